@@ -1,0 +1,113 @@
+"""The layout of a notes repository: what kind of file lives where, and how to find them."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+
+from ipt_notes.errors import NotesRepositoryNotFound, RefusedInput
+
+__all__ = [
+    "CONFIG_NAME",
+    "FileKind",
+    "find_root",
+    "is_valid_client_id",
+    "kind_of",
+    "notes_files",
+]
+
+CONFIG_NAME = "ipt-notes.yaml"
+_CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}\Z")
+_SESSION_NAME = re.compile(r"[0-9]{2,3}\.md\Z")
+_ADDENDUM_NAME = re.compile(r"[0-9]{2,3}\.addendum-[1-9][0-9]*\.md\Z")
+# Folders never read when a tree is searched: git's own, and psychotherapy (process) notes,
+# which are kept apart from the record.
+_SKIPPED_DIRS = frozenset({".git", "private", "node_modules", "__pycache__"})
+
+
+class FileKind(StrEnum):
+    """A kind of notes file; its value is the name of its schema."""
+
+    CONFIG = "config"
+    CLIENT = "client"
+    INVENTORY = "inventory"
+    FORMULATION = "formulation"
+    SESSION = "session"
+    ADDENDUM = "addendum"
+    REVIEW = "review"
+
+    @property
+    def has_front_matter(self) -> bool:
+        """Markdown notes carry their fields as YAML front matter."""
+        return self in _MARKDOWN_KINDS
+
+
+_MARKDOWN_KINDS = frozenset({FileKind.FORMULATION, FileKind.SESSION, FileKind.ADDENDUM, FileKind.REVIEW})
+_CLIENT_FILES = {
+    "client.yaml": FileKind.CLIENT,
+    "inventory.yaml": FileKind.INVENTORY,
+    "formulation.md": FileKind.FORMULATION,
+    "review.md": FileKind.REVIEW,
+}
+
+
+def is_valid_client_id(client_id: str) -> bool:
+    return _CLIENT_ID.match(client_id) is not None
+
+
+def kind_of(path: Path) -> FileKind | None:
+    """The kind of a file from its place in the layout, or None when it is not a notes file."""
+    parts = path.parts
+    name = parts[-1] if parts else ""
+    if name == CONFIG_NAME:
+        return FileKind.CONFIG
+    if len(parts) >= 3 and parts[-3] == "clients" and is_valid_client_id(parts[-2]):
+        return _CLIENT_FILES.get(name)
+    if len(parts) >= 4 and parts[-4] == "clients" and parts[-2] == "sessions" and is_valid_client_id(parts[-3]):
+        if _SESSION_NAME.match(name):
+            return FileKind.SESSION
+        if _ADDENDUM_NAME.match(name):
+            return FileKind.ADDENDUM
+    return None
+
+
+def find_root(start: Path) -> Path:
+    """The notes repository around `start`: the nearest folder upwards holding ipt-notes.yaml."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    raise NotesRepositoryNotFound(start=str(start))
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    # Symbolic links are not followed: a notes tree is read as it is, never through a link.
+    for current, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith("."))
+        base = Path(current)
+        for name in sorted(files):
+            candidate = base / name
+            if not candidate.is_symlink():
+                yield candidate
+
+
+def notes_files(paths: list[Path]) -> Iterator[tuple[Path, FileKind | None]]:
+    """Each file named, and each notes file under each folder named, with its kind.
+
+    A file named explicitly is yielded even when its kind is unknown, so that the caller can say
+    so; files found in folders are yielded only when they are notes files.
+    """
+    for path in paths:
+        if path.is_dir():
+            # Walk from the absolute folder so that each file's kind shows in its own path.
+            for found in _walk(path.resolve()):
+                kind = kind_of(found)
+                if kind is not None:
+                    yield found, kind
+        elif path.exists():
+            yield path, kind_of(path.resolve())
+        else:
+            raise RefusedInput(f"no such file or folder: {path}")

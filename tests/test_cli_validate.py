@@ -1,0 +1,361 @@
+"""`ipt-notes validate` through the CLI: formats, exit codes, places, and privacy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ipt_notes.cli import app
+from tests.conftest import INVALID, VALID, write_tree
+
+pytestmark = pytest.mark.usefixtures("_hermetic_git")
+
+
+def invoke(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_valid_examples_pass(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(VALID)
+    code, out, err = invoke(runner, "validate", ".")
+    assert (code, out) == (0, "")
+    assert "checked 11 files: 0 errors, 0 warnings" in err
+
+
+def test_every_invalid_example_gives_exactly_its_expected_problems(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, expected_invalid: dict[str, list[list[object]]]
+) -> None:
+    monkeypatch.chdir(INVALID)
+    code, out, _ = invoke(runner, "validate", ".", "--format", "json")
+    assert code == 1
+    found: dict[str, list[list[object]]] = {}
+    for problem in json.loads(out):
+        found.setdefault(problem["path"], []).append([problem["rule"], problem["line"], problem["col"]])
+    assert found == expected_invalid
+
+
+def test_every_invalid_example_fails_on_its_own(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, expected_invalid: dict[str, list[list[object]]]
+) -> None:
+    monkeypatch.chdir(INVALID)
+    examples = sorted(p.relative_to(INVALID).as_posix() for p in INVALID.rglob("*") if p.is_file())
+    examples.remove("expected.json")
+    assert sorted(expected_invalid) == examples, "each invalid example is listed in expected.json"
+    for example in examples:
+        code, out, _ = invoke(runner, "validate", example)
+        assert code == 1, example
+        assert out.startswith(f"{example}:"), example
+
+
+def test_text_format_is_path_line_col_severity_rule_message(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(INVALID)
+    code, out, _ = invoke(runner, "validate", "clients/duplicate-key/sessions/04.md")
+    assert code == 1
+    assert out == (
+        "clients/duplicate-key/sessions/04.md:8:1: error [yaml-duplicate-key] "
+        "duplicate key: the same key is already set on line 5\n"
+    )
+
+
+def test_github_format_gives_workflow_annotations(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(INVALID)
+    code, out, _ = invoke(runner, "validate", "--format", "github", "clients/bad-enum")
+    assert code == 1
+    assert out == (
+        "::error file=clients/bad-enum/sessions/04.md,line=5,col=8,title=schema-enum::"
+        "must be one of: initial, middle, termination, maintenance\n"
+    )
+
+
+def test_paths_are_relative_to_the_current_folder(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(INVALID / "clients" / "bad-enum")
+    code, out, _ = invoke(runner, "validate", str(INVALID / "clients" / "bad-enum"))
+    assert code == 1
+    assert out.startswith("sessions/04.md:5:8: ")
+
+
+def test_without_paths_validates_the_repository_around_the_current_folder(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, notes_repo: Callable[..., Path]
+) -> None:
+    root = notes_repo({"clients/C-0009/sessions/01.md": (INVALID / "clients/bad-enum/sessions/04.md").read_bytes()})
+    monkeypatch.chdir(root / "clients" / "C-0001" / "sessions")
+    code, out, _ = invoke(runner, "validate")
+    assert code == 1
+    assert out == (
+        "../../C-0009/sessions/01.md:5:8: error [schema-enum] "
+        "must be one of: initial, middle, termination, maintenance\n"
+    )
+
+
+def test_root_option_names_the_repository(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, notes_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    root = notes_repo()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = invoke(runner, "validate", "--root", str(root))
+    assert code == 0
+    assert "checked 11 files" in err
+
+
+def test_private_notes_are_never_read(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, notes_repo: Callable[..., Path]
+) -> None:
+    root = notes_repo({"clients/C-0001/private/sessions/01.md": b"\xff not even UTF-8"})
+    monkeypatch.chdir(root)
+    code, _, _ = invoke(runner, "validate")
+    assert code == 0
+
+
+def test_outside_a_notes_repository_exits_3(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(runner, "validate")
+    assert (code, out) == (3, "")
+    assert "not a notes repository" in err
+
+
+def test_a_missing_path_is_a_usage_error(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(runner, "validate", "no/such/note.md")
+    assert (code, out) == (2, "")
+    assert "no such file or folder: no/such/note.md" in err
+
+
+def test_bad_format_is_a_usage_error(runner: CliRunner) -> None:
+    code, _, err = invoke(runner, "validate", "--format", "xml", str(VALID))
+    assert code == 2
+    assert "xml" in err
+
+
+def test_a_named_file_of_no_known_kind_is_a_warning(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    write_tree(tmp_path, {"notes.txt": "anything"})
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = invoke(runner, "validate", "notes.txt")
+    assert code == 0
+    assert out.startswith("notes.txt:1:1: warning [unknown-file] ")
+    code, _, _ = invoke(runner, "validate", "--strict", "notes.txt")
+    assert code == 1
+
+
+def test_the_same_file_named_twice_is_checked_once(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(INVALID)
+    code, out, _ = invoke(runner, "validate", "clients/bad-enum", "clients/bad-enum/sessions/04.md")
+    assert code == 1
+    assert len(out.splitlines()) == 1
+
+
+def test_bom_and_crlf_are_accepted_and_lines_still_point_right(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    note = (INVALID / "clients/bad-enum/sessions/04.md").read_bytes().replace(b"\n", b"\r\n")
+    write_tree(tmp_path, {"clients/X/sessions/04.md": b"\xef\xbb\xbf" + note})
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = invoke(runner, "validate", ".")
+    assert code == 1
+    assert out.startswith("clients/X/sessions/04.md:5:8: error [schema-enum]")
+
+
+def test_a_file_over_the_size_cap_is_refused_whole(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    note = (VALID / "clients/C-0001/sessions/05.md").read_text()
+    padding = "x" * (1024 * 1024)
+    write_tree(tmp_path, {"clients/X/sessions/05.md": note + padding})
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = invoke(runner, "validate", ".")
+    assert code == 1
+    assert out == "clients/X/sessions/05.md:1:1: error [file-too-large] the file is larger than 1048576 bytes\n"
+
+
+def test_many_files_are_checked_in_parallel_with_the_same_result(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bad = (INVALID / "clients/bad-enum/sessions/04.md").read_bytes()
+    good = (VALID / "clients/C-0001/sessions/05.md").read_bytes()
+    files: dict[str, str | bytes] = {}
+    for n in range(150):
+        files[f"clients/C-{n:04d}/sessions/05.md"] = bad if n % 50 == 7 else good
+    write_tree(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(runner, "validate", ".")
+    assert code == 1
+    assert [line.split(":")[0] for line in out.splitlines()] == [
+        "clients/C-0007/sessions/05.md",
+        "clients/C-0057/sessions/05.md",
+        "clients/C-0107/sessions/05.md",
+    ]
+    assert "checked 150 files: 3 errors, 0 warnings" in err
+
+
+CANARY = "CANARY-7f3a"
+
+
+def _canary_note() -> str:
+    """A session note with the canary in every field it can reach: keys, values, list items."""
+    return "\n".join(
+        [
+            "---",
+            f"client: {CANARY}!",
+            f"session: {CANARY}",
+            f"date: {CANARY}",
+            f"phase: {CANARY}",
+            f"attendance: {CANARY}",
+            f"status: {CANARY}",
+            f"signed_by: [{CANARY}]",
+            f"content_hash: {CANARY}",
+            f"problem_areas: [{CANARY}, {CANARY}, {CANARY}]",
+            f"dispute_stage: {CANARY}",
+            f"techniques: [{CANARY}]",
+            "measures:",
+            f"  phq9: [{CANARY}]",
+            f"  {CANARY}: [1]",
+            "risk:",
+            f"  suicidal_ideation: {CANARY}",
+            f"  level: {CANARY}",
+            f"  plan: {CANARY}",
+            "middle:",
+            f"  interval_review: [{CANARY}]",
+            f"  {CANARY}: {CANARY}",
+            f"{CANARY}: {CANARY}",
+            f"next_session: {CANARY}",
+            "---",
+            f"{CANARY} in the body",
+            "",
+        ]
+    )
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "github"])
+def test_no_output_ever_contains_note_content(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, output_format: str
+) -> None:
+    broken_yaml = f"---\nclient: x\nhomework: {{review: '{CANARY}\n---\n"
+    write_tree(
+        tmp_path,
+        {
+            "clients/C-1/sessions/01.md": _canary_note(),
+            "clients/C-1/sessions/02.md": broken_yaml,
+            "clients/C-1/sessions/03.md": f"---\n{CANARY}: 1\n{CANARY}: 2\n---\n",
+            "clients/C-1/sessions/04.md": f"---\nclient: &{CANARY} x\n---\n",
+            "clients/C-1/sessions/05.md": f"---\nclient: !{CANARY} x\n---\n",
+            "clients/C-1/client.yaml": f"client: C-1\ncontract: {{sessions_planned: {CANARY}}}\n{CANARY}:\n",
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(runner, "validate", "--format", output_format, ".")
+    assert code == 1
+    assert out.count("\n") >= 20
+    assert CANARY not in out
+    assert CANARY not in err
+
+
+def test_the_canary_note_reports_every_problem_in_one_run(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    write_tree(tmp_path, {"clients/C-1/sessions/01.md": _canary_note()})
+    monkeypatch.chdir(tmp_path)
+    _, out, _ = invoke(runner, "validate", "--format", "json", ".")
+    lines = {problem["line"] for problem in json.loads(out)}
+    # Every line of the front matter but the "measures", "risk" and "middle" headers has a finding.
+    assert lines >= set(range(2, 25)) - {13, 16, 20}
+
+
+def test_an_unexpected_failure_prints_one_line_and_no_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import sys
+
+    from ipt_notes import cli, validation
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise KeyError(CANARY)
+
+    monkeypatch.setattr(validation, "validate_paths", explode)
+    monkeypatch.setattr(sys, "argv", ["ipt-notes", "validate", str(VALID)])
+    monkeypatch.delenv("IPT_NOTES_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 3
+    captured = capsys.readouterr()
+    assert "internal error (KeyError)" in captured.err
+    assert CANARY not in captured.err + captured.out
+    assert "Traceback" not in captured.err
+
+
+def test_schema_lists_names_and_prints_one(runner: CliRunner) -> None:
+    code, out, _ = invoke(runner, "schema")
+    assert code == 0
+    assert out.split() == [
+        "addendum",
+        "client",
+        "config",
+        "definitions",
+        "formulation",
+        "inventory",
+        "review",
+        "session",
+    ]
+    code, out, _ = invoke(runner, "schema", "session")
+    assert code == 0
+    printed = json.loads(out)
+    assert printed["$id"].endswith("/session.schema.json")
+    assert "phase" in printed["$defs"]
+
+
+def test_schema_with_an_unknown_name_exits_2(runner: CliRunner) -> None:
+    code, out, err = invoke(runner, "schema", "sessions")
+    assert (code, out) == (2, "")
+    assert "no schema is named 'sessions'" in err
+
+
+def test_version_lists_the_tool_and_its_key_dependencies(runner: CliRunner) -> None:
+    from ipt_notes import __version__
+
+    code, out, _ = invoke(runner, "--version")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"ipt-notes {__version__}"
+    names = [line.split()[0] for line in lines[1:]]
+    assert names == [
+        "Python",
+        "typer",
+        "click",
+        "PyYAML",
+        "jsonschema",
+        "referencing",
+        "fastjsonschema",
+        "markdown-it-py",
+        "GitPython",
+    ]
+    assert "not installed" not in out
+    assert "(with libyaml)" in out
+
+
+def test_every_command_has_help(runner: CliRunner) -> None:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.main.TyperGroup)
+    for name, command in group.commands.items():
+        assert command.help, name
+        code, out, _ = invoke(runner, name, "--help")
+        assert code == 0
+        assert f"ipt-notes {name}" in out or f"{name} [OPTIONS]" in out
+        assert name in (Path(__file__).parents[1] / "README.md").read_text(), f"{name} is in the README"
+
+
+def test_copied_example_tree_keeps_expected_paths(tmp_path: Path) -> None:
+    # The examples are found by their place in the layout wherever the tree lives.
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(INVALID / "clients" / "bad-enum", copy / "clients" / "bad-enum")
+    from ipt_notes.validation import validate_paths
+
+    report = validate_paths([copy], cwd=tmp_path)
+    assert [(p.path, p.rule) for p in report.problems] == [("elsewhere/clients/bad-enum/sessions/04.md", "schema-enum")]
