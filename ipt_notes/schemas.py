@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ANNOTATIONS",
     "bundle",
+    "combined",
     "load_schema",
     "reference_validator",
     "registry",
@@ -137,5 +138,37 @@ def bundle(name: str, *, annotations: bool = True) -> dict[str, Any]:
             if key in defs:
                 raise ValueError(f"definition {key!r} of {other} clashes with one in {name}")
             defs[key] = _rewrite_refs(definition, files)
+    result: dict[str, Any] = root if annotations else _strip_annotations(root)
+    return result
+
+
+COMBINED_ID = "https://ipt-notes.invalid/schemas/all.schema.json"
+
+
+def combined(kinds: list[str], *, annotations: bool = True) -> dict[str, Any]:
+    """Every packaged schema in one document: each kind's root is the definition `#/$defs/<kind>`.
+
+    Code generated from it has one function per definition, which all kinds share.
+    """
+    files: set[str] = set()
+    defs: dict[str, Any] = {}
+
+    def add(key: str, definition: Any) -> None:
+        if key in defs:
+            raise ValueError(f"definition {key!r} is defined twice across the packaged schemas")
+        defs[key] = definition
+
+    for name in schema_names():
+        schema = _rewrite_refs(_load(name), files)
+        for key, definition in schema.pop("$defs", {}).items():
+            add(key, definition)
+        if name in kinds:
+            add(name, {key: value for key, value in schema.items() if key not in ("$schema", "$id")})
+    root = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": COMBINED_ID,
+        "$defs": defs,
+        "anyOf": [{"$ref": f"#/$defs/{kind}"} for kind in kinds],
+    }
     result: dict[str, Any] = root if annotations else _strip_annotations(root)
     return result

@@ -8,7 +8,6 @@ Large runs are spread over the machine's cores.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -45,8 +44,9 @@ class ValidationReport:
 
 @cache
 def _fast_validator(kind: FileKind) -> Callable[[object], object]:
-    module = importlib.import_module(f"ipt_notes.compiled.{kind.value}")
-    validate: Callable[[object], object] = module.validate
+    from ipt_notes.compiled_validators import VALIDATORS
+
+    validate: Callable[[object], object] = VALIDATORS[kind.value]
     return validate
 
 

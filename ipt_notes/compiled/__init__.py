@@ -1,1 +1,0 @@
-"""Validators generated ahead of time from the packaged schemas (see `ipt_notes.codegen`)."""
