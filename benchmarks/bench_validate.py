@@ -1,0 +1,471 @@
+#!/usr/bin/env python3
+"""How fast `ipt-notes validate` is, against the floor, a generic validator, and bare Typer.
+
+    /tmp/bench-venv/bin/python benchmarks/bench_validate.py [--venv /tmp/bench-venv] [--clients 500]
+        [--repeats 5] [--peer-repeats 1] [--corpus DIR] [--json-out FILE]
+
+In one run it measures whole processes, wall clock, and prints a Markdown table of medians and
+ratios (see benchmarks/README.md for what each figure means and its target):
+
+A      `ipt-notes validate CORPUS` over a synthetic notes repository (must exit 0).
+B      the floor: `floor_parse.py CORPUS`, reading every notes file and parsing its YAML with
+       libyaml over two worker processes, checking nothing.
+C      the peer: `check-jsonschema --schemafile KIND.json FILES...` for the front matter of
+       every file, kind by kind, with the schemas `ipt-notes schema KIND` prints; summed.
+one    one session note: `ipt-notes validate NOTE.md` against check-jsonschema on its front matter.
+start  `ipt-notes --help` and `--version` against a minimal Typer app (minimal_typer_app.py).
+
+Everything runs with the interpreter and console scripts of one virtual environment (--venv),
+into which ipt-notes was installed with its `bench` extra. Only the standard library is used here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import make_corpus  # noqa: E402 - a sibling script, importable once HERE is on the path
+
+TARGETS = {
+    "A/B": ("<=", 2.2),
+    "C/A": (">=", 20.0),
+    "one note: ours/peer": ("<=", 0.4),
+    "--help: ours/minimal": ("<=", 1.2),
+    "--version: ours/minimal": ("<=", 1.2),
+}
+REPORTED_PACKAGES = ("ipt-notes", "typer", "click", "PyYAML", "jsonschema", "fastjsonschema", "check-jsonschema")
+
+
+class BenchError(Exception):
+    """A benchmark cannot go on; the message says why."""
+
+
+@dataclass
+class Measure:
+    label: str
+    command: str
+    times: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+# --- running things --------------------------------------------------------------------------
+
+
+def _run(argv: Sequence[str], *, cwd: Path | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    done = subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True, check=False)
+    return time.perf_counter() - start, done
+
+
+def _require_success(done: subprocess.CompletedProcess[str], what: str, hint: str = "") -> None:
+    if done.returncode == 0:
+        return
+    output = (done.stdout + done.stderr).strip().splitlines()
+    shown = "\n".join("    " + line for line in output[:25])
+    more = f"\n    ... ({len(output) - 25} more lines)" if len(output) > 25 else ""
+    raise BenchError(f"{what} exited with status {done.returncode}.{hint}\n{shown}{more}")
+
+
+def _hyperfine() -> str | None:
+    return shutil.which("hyperfine") or ("/usr/bin/hyperfine" if Path("/usr/bin/hyperfine").exists() else None)
+
+
+def _time_commands(commands: dict[str, list[str]], runs: int, work: Path, rounds: int = 3) -> dict[str, list[float]]:
+    """Wall-clock times of short commands, `runs` of each, in `rounds` interleaved rounds.
+
+    hyperfine (-N, no shell) runs all of one command before the next, so on a shared machine a
+    burst of load can land on one side of a comparison only; several rounds in alternating order
+    spread it over both. Without hyperfine, a plain loop alternates every run.
+    """
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    per_round = math.ceil(runs / rounds)
+    tool = _hyperfine()
+    names = list(commands)
+    for index in range(rounds):
+        order = names if index % 2 == 0 else names[::-1]
+        if tool is None:
+            for _ in range(per_round):
+                for name in order:
+                    elapsed, done = _run(commands[name])
+                    _require_success(done, name)
+                    times[name].append(elapsed)
+            continue
+        export = work / f"hyperfine-{os.getpid()}-{index}.json"
+        argv = [tool, "-N", "--style", "none", "--warmup", "3", "--runs", str(per_round), "--export-json", str(export)]
+        for name in order:
+            argv += ["--command-name", name, shlex.join(commands[name])]
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        _require_success(done, "hyperfine (one of the commands failed, or hyperfine itself)")
+        for result in json.loads(export.read_text(encoding="utf-8"))["results"]:
+            times[result["command"]].extend(result["times"])
+        export.unlink()
+    return times
+
+
+# --- the corpus ------------------------------------------------------------------------------
+
+
+def _corpus_files(corpus: Path) -> dict[str, list[Path]]:
+    by_kind: dict[str, list[Path]] = {kind: [] for kind in make_corpus.KINDS}
+    for current, dirs, files in os.walk(corpus):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(current) / name
+            kind = make_corpus.kind_of(path.relative_to(corpus))
+            if kind is not None:
+                by_kind[kind].append(path)
+    return by_kind
+
+
+def prepare_corpus(corpus: Path, front: Path, clients: int, seed: int) -> None:
+    if (corpus / "ipt-notes.yaml").is_file():
+        print(f"reusing the corpus at {corpus}", file=sys.stderr)
+    else:
+        if corpus.exists() and any(corpus.iterdir()):
+            raise BenchError(f"{corpus} exists, is not empty and holds no ipt-notes.yaml: not a corpus to reuse")
+        print(f"writing a corpus of {clients} clients to {corpus} ...", file=sys.stderr)
+        counts = make_corpus.write_corpus(corpus, clients, seed)
+        print(f"  {sum(counts.values())} files", file=sys.stderr)
+        if front.exists():
+            shutil.rmtree(front)
+    if not (front / "session").is_dir():
+        print(f"writing the front matter of every file to {front} ...", file=sys.stderr)
+        make_corpus.export_front_matter(corpus, front)
+
+
+# --- the measurements ------------------------------------------------------------------------
+
+
+def _checked_count(stderr: str) -> int | None:
+    for line in stderr.splitlines():
+        if line.startswith("checked "):
+            return int(line.split()[1])
+    return None
+
+
+def measure_corpus(venv: Path, corpus: Path, repeats: int) -> tuple[Measure, Measure, int]:
+    ours = [str(venv / "bin" / "ipt-notes"), "validate", str(corpus)]
+    floor = [str(venv / "bin" / "python"), str(HERE / "floor_parse.py"), str(corpus)]
+    a = Measure("A: ipt-notes validate (corpus)", "ipt-notes validate CORPUS")
+    b = Measure("B: floor, read + CSafeLoader, 2 processes", "python benchmarks/floor_parse.py CORPUS")
+    hint = (
+        " The generated notes should all be valid: the messages above (path:line:col, rule) show what "
+        "benchmarks/make_corpus.py wrote wrongly."
+    )
+    # One untimed run of each warms the file cache and checks that both work.
+    _, done = _run(ours)
+    _require_success(done, "ipt-notes validate on the corpus", hint)
+    checked = _checked_count(done.stderr)
+    _, done_floor = _run(floor)
+    _require_success(done_floor, "floor_parse.py")
+    parsed = int(done_floor.stdout.strip())
+    if checked is not None and checked != parsed:
+        print(f"warning: ipt-notes checked {checked} files, the floor parsed {parsed}", file=sys.stderr)
+    for index in range(repeats):
+        # Alternate the two so that a burst of load on the shared machine lands on both.
+        for measure, argv in ((a, ours), (b, floor)) if index % 2 == 0 else ((b, floor), (a, ours)):
+            elapsed, done = _run(argv)
+            _require_success(done, measure.label, hint if measure is a else "")
+            measure.times.append(elapsed)
+        print(f"  repeat {index + 1}/{repeats}: A {a.times[-1]:.2f} s, B {b.times[-1]:.2f} s", file=sys.stderr)
+    return a, b, parsed
+
+
+def _batches(paths: list[str], budget: int) -> list[list[str]]:
+    batches: list[list[str]] = [[]]
+    used = 0
+    for path in paths:
+        cost = len(os.fsencode(path)) + 1 + 8  # the string, its NUL, and its pointer
+        if batches[-1] and used + cost > budget:
+            batches.append([])
+            used = 0
+        batches[-1].append(path)
+        used += cost
+    return batches
+
+
+def measure_peer(venv: Path, front: Path, schemas: dict[str, Path], repeats: int) -> tuple[Measure, dict[str, int]]:
+    tool = str(venv / "bin" / "check-jsonschema")
+    env_size = sum(len(k) + len(v) + 2 + 8 for k, v in os.environ.items())
+    budget = max(64 * 1024, min(os.sysconf("SC_ARG_MAX") // 2, 1024 * 1024) - env_size)
+    plan: list[tuple[str, list[str]]] = []
+    calls: dict[str, int] = {}
+    for kind, schema in schemas.items():
+        files = sorted(str(p.relative_to(front)) for p in (front / kind).glob("*.yaml"))
+        if not files:
+            continue
+        batches = _batches(files, budget)
+        calls[kind] = len(batches)
+        plan.extend((kind, [tool, "--schemafile", str(schema), *batch]) for batch in batches)
+    c = Measure("C: check-jsonschema, every kind (sum)", "check-jsonschema --schemafile KIND.json FILES...")
+    _, done = _run([tool, "--schemafile", str(schemas["config"]), "config/ipt-notes.yaml"], cwd=front)  # warm-up
+    _require_success(done, "check-jsonschema on ipt-notes.yaml")
+    for index in range(repeats):
+        total = 0.0
+        for kind, argv in plan:
+            elapsed, done = _run(argv, cwd=front)
+            _require_success(done, f"check-jsonschema on the {kind} files")
+            total += elapsed
+        c.times.append(total)
+        print(f"  peer repeat {index + 1}/{repeats}: C {total:.1f} s", file=sys.stderr)
+    return c, calls
+
+
+def pick_note(corpus: Path) -> Path:
+    """A signed, attended middle-phase session note: the common case of a pre-commit hook."""
+    for path in sorted((corpus / "clients").glob("*/sessions/[0-9][0-9].md")):
+        head = make_corpus.front_matter(path.read_text(encoding="utf-8"))
+        if all(f"\n{line}\n" in f"\n{head}" for line in ("phase: middle", "status: signed", "attendance: attended")):
+            return path
+    raise BenchError("the corpus has no signed, attended middle-phase session note")
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def _fmt(seconds: float) -> str:
+    if seconds >= 10:
+        return f"{seconds:.1f} s"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    return f"{seconds * 1000:.1f} ms"
+
+
+def _versions(venv: Path) -> dict[str, str]:
+    code = (
+        "import json, sys, importlib.metadata as m, yaml\n"
+        f"names = {REPORTED_PACKAGES!r}\n"
+        "out = {n: m.version(n) for n in names}\n"
+        "out['Python'] = sys.version.split()[0]\n"
+        "out['libyaml'] = str(getattr(yaml, '__with_libyaml__', False))\n"
+        "print(json.dumps(out))\n"
+    )
+    _, done = _run([str(venv / "bin" / "python"), "-c", code])
+    _require_success(done, "the version query")
+    versions: dict[str, str] = json.loads(done.stdout)
+    tool = _hyperfine()
+    if tool is not None:
+        versions["hyperfine"] = subprocess.run([tool, "--version"], capture_output=True, text=True).stdout.split()[-1]
+    return versions
+
+
+def build_table(rows: list[tuple[str, str, str, str, str]]) -> str:
+    header = ("Measure", "Runs", "Median", "Spread (min-max)", "Ratio / target")
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark ipt-notes validate against its floor and a generic peer.")
+    parser.add_argument(
+        "--venv",
+        type=Path,
+        default=Path("/tmp/bench-venv"),
+        help="virtual environment with ipt-notes[bench] installed (default /tmp/bench-venv)",
+    )
+    parser.add_argument("--clients", type=int, default=500, help="clients in a new corpus (default 500)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of a new corpus (default 1)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs of A and B (default 5)")
+    parser.add_argument("--peer-repeats", type=int, default=1, help="timed runs of C, which is slow (default 1)")
+    parser.add_argument("--runs", type=int, default=30, help="runs of each one-note and start-up command (default 30)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="the corpus: reused when it holds ipt-notes.yaml, else written there "
+        "(default /tmp/ipt-notes-bench/corpus-<clients>-seed<seed>)",
+    )
+    parser.add_argument("--json-out", type=Path, default=None, help="also write the results here as JSON")
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.peer_repeats < 1 or args.runs < 20:
+        parser.error("--repeats and --peer-repeats must be at least 1, --runs at least 20")
+
+    venv = args.venv.resolve()
+    for script in ("python", "ipt-notes", "check-jsonschema"):
+        if not (venv / "bin" / script).exists():
+            parser.error(
+                f"{venv / 'bin' / script} is missing: install ipt-notes with its bench extra "
+                f"(python3 -m venv {venv} && {venv}/bin/pip install '/path/to/ipt-notes[bench]')"
+            )
+    corpus = (args.corpus or Path(f"/tmp/ipt-notes-bench/corpus-{args.clients}-seed{args.seed}")).resolve()
+    front = corpus.with_name(corpus.name + ".front-matter")
+    started = time.perf_counter()
+
+    try:
+        prepare_corpus(corpus, front, args.clients, args.seed)
+        by_kind = _corpus_files(corpus)
+        n_files = sum(len(v) for v in by_kind.values())
+        n_bytes = sum(p.stat().st_size for v in by_kind.values() for p in v)
+        n_clients = len(by_kind["client"])
+        with tempfile.TemporaryDirectory(prefix="ipt-notes-bench-") as tmp:
+            work = Path(tmp)
+            schemas: dict[str, Path] = {}
+            for kind in make_corpus.KINDS:
+                _, done = _run([str(venv / "bin" / "ipt-notes"), "schema", kind])
+                _require_success(done, f"ipt-notes schema {kind}")
+                schemas[kind] = work / f"{kind}.schema.json"
+                schemas[kind].write_text(done.stdout, encoding="utf-8")
+
+            print("A and B: the whole corpus ...", file=sys.stderr)
+            a, b, parsed = measure_corpus(venv, corpus, args.repeats)
+            print("C: check-jsonschema on the whole corpus (slow) ...", file=sys.stderr)
+            c, calls = measure_peer(venv, front, schemas, args.peer_repeats)
+
+            note = pick_note(corpus)
+            note_yaml = front / "session" / f"{note.parts[-3]}-{note.stem}.yaml"
+            print(f"one note: {note.relative_to(corpus)} ...", file=sys.stderr)
+            one = _time_commands(
+                {
+                    "ours": [str(venv / "bin" / "ipt-notes"), "validate", str(note)],
+                    "peer": [
+                        str(venv / "bin" / "check-jsonschema"),
+                        "--schemafile",
+                        str(schemas["session"]),
+                        str(note_yaml),
+                    ],
+                },
+                args.runs,
+                work,
+            )
+            print("start-up ...", file=sys.stderr)
+            python = str(venv / "bin" / "python")
+            minimal = str(HERE / "minimal_typer_app.py")
+            start = _time_commands(
+                {
+                    "ours --help": [str(venv / "bin" / "ipt-notes"), "--help"],
+                    "minimal --help": [python, minimal, "--help"],
+                    "ours --version": [str(venv / "bin" / "ipt-notes"), "--version"],
+                    "minimal --version": [python, minimal, "--version"],
+                },
+                args.runs,
+                work,
+            )
+    except BenchError as error:
+        print(f"bench_validate: {error}", file=sys.stderr)
+        return 1
+
+    versions = _versions(venv)
+    measures = [
+        a,
+        b,
+        c,
+        Measure("One note: ipt-notes validate NOTE.md", "ipt-notes validate NOTE.md", one["ours"]),
+        Measure(
+            "One note: check-jsonschema on its front matter",
+            "check-jsonschema --schemafile session.json NOTE.yaml",
+            one["peer"],
+        ),
+        Measure("ipt-notes --help", "ipt-notes --help", start["ours --help"]),
+        Measure("minimal Typer app --help", "python benchmarks/minimal_typer_app.py --help", start["minimal --help"]),
+        Measure("ipt-notes --version", "ipt-notes --version", start["ours --version"]),
+        Measure(
+            "minimal Typer app --version",
+            "python benchmarks/minimal_typer_app.py --version",
+            start["minimal --version"],
+        ),
+    ]
+    by_label = {m.label: m for m in measures}
+    ratios = {
+        "A/B": a.median / b.median,
+        "C/A": c.median / a.median,
+        "one note: ours/peer": measures[3].median / measures[4].median,
+        "--help: ours/minimal": measures[5].median / measures[6].median,
+        "--version: ours/minimal": measures[7].median / measures[8].median,
+    }
+    met = {}
+    for name, value in ratios.items():
+        op, target = TARGETS[name]
+        met[name] = value <= target if op == "<=" else value >= target
+
+    rows = [
+        (m.label, str(len(m.times)), _fmt(m.median), f"{_fmt(min(m.times))} - {_fmt(max(m.times))}", "")
+        for m in measures
+    ]
+    for name, value in ratios.items():
+        op, target = TARGETS[name]
+        verdict = "met" if met[name] else "**missed**"
+        rows.append(
+            (
+                f"**{name}**",
+                "",
+                "",
+                "",
+                f"**{value:.2f}** (target {op.replace('<=', '≤').replace('>=', '≥')} {target:g}: {verdict})",
+            )
+        )
+    table = build_table(rows)
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    today = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    peer_calls = sum(calls.values())
+    header = [
+        f"Run {today}; nproc {nproc}; Python {versions['Python']} (libyaml: {versions['libyaml']}).",
+        "Packages: "
+        + ", ".join(f"{name} {versions[name]}" for name in REPORTED_PACKAGES)
+        + (f"; hyperfine {versions['hyperfine']}" if "hyperfine" in versions else "")
+        + ".",
+        f"Corpus: {n_clients} clients, {n_files} notes files ({len(by_kind['session'])} session notes), "
+        f"{n_bytes / 1e6:.1f} MB; the floor parsed {parsed} files.",
+        f"A and B: {args.repeats} timed runs each, after one untimed run, alternating. "
+        f"C: {args.peer_repeats} run(s) of {peer_calls} check-jsonschema calls, one per kind. "
+        f"One note and start-up: {args.runs}+ runs each (hyperfine -N, 3 warm-ups, 3 alternating rounds). "
+        "Medians of wall-clock time.",
+    ]
+    report = "\n".join(f"- {line}" for line in header) + "\n\n" + table + "\n"
+    print(report)
+    print(f"(the benchmark took {time.perf_counter() - started:.0f} s)", file=sys.stderr)
+
+    if args.json_out is not None:
+        payload = {
+            "date": today,
+            "nproc": nproc,
+            "versions": versions,
+            "corpus": {
+                "path": str(corpus),
+                "clients": n_clients,
+                "files": n_files,
+                "bytes": n_bytes,
+                "files_by_kind": {k: len(v) for k, v in by_kind.items()},
+                "floor_parsed": parsed,
+            },
+            "repeats": args.repeats,
+            "peer_repeats": args.peer_repeats,
+            "peer_calls": calls,
+            "runs": args.runs,
+            "one_note": str(note.relative_to(corpus)),
+            "measures": {
+                m.label: {"command": m.command, "runs": len(m.times), "median_s": m.median, "times_s": m.times}
+                for m in by_label.values()
+            },
+            "ratios": {
+                name: {"value": value, "target": f"{TARGETS[name][0]} {TARGETS[name][1]}", "met": met[name]}
+                for name, value in ratios.items()
+            },
+            "table": report,
+        }
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
