@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from ipt_notes import __version__
-from ipt_notes.errors import ExitCode, IptNotesError
+from ipt_notes.errors import ExitCode, IptNotesError, RefusedInput
 
 __all__ = ["app", "main"]
 
@@ -65,6 +65,11 @@ def _exits_cleanly(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except IptNotesError as error:
+            problems = getattr(error, "problems", None)
+            if problems:
+                from ipt_notes.reporters import report
+
+                typer.echo(report(problems, "text"), err=True, nl=False)
             _say(f"ipt-notes: {error}")
             raise typer.Exit(int(error.exit_code)) from None
 
@@ -143,7 +148,8 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    pass
+    # Whatever the tool or git creates is private to its owner: notes are health records.
+    os.umask(0o077)
 
 
 class OutputFormat(StrEnum):
@@ -167,6 +173,10 @@ def validate(
         typer.Option("--format", "-f", help="text (path:line:col: ...), json, or github annotations."),
     ] = OutputFormat.text,
     strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 1) on warnings too.")] = False,
+    staged: Annotated[
+        bool,
+        typer.Option("--staged", help="Check the versions staged in git's index (what the pre-commit hook runs)."),
+    ] = False,
     root: Annotated[
         Path | None,
         typer.Option("--root", help="The notes repository. Default: found upwards from the current folder."),
@@ -176,18 +186,24 @@ def validate(
 
     Each problem is printed as path:line:col: error|warning [rule-id] message, pointing into the
     file itself. Messages name the place and the rule, never the content of a note. Exit status
-    1 when there are errors, or warnings with --strict.
+    1 when there are errors, or warnings with --strict. With --staged, the versions in git's index
+    are checked instead of the working tree (PATHs then limit which staged files are checked).
     """
     from ipt_notes.layout import find_root
     from ipt_notes.reporters import report
-    from ipt_notes.validation import validate_paths
+    from ipt_notes.validation import validate_paths, validate_staged
 
-    targets = list(paths) if paths else [root if root is not None else find_root(Path.cwd())]
-    result = validate_paths(targets)
+    if staged:
+        base = root if root is not None else find_root(Path.cwd())
+        result = validate_staged(base, list(paths or []))
+    else:
+        targets = list(paths) if paths else [root if root is not None else find_root(Path.cwd())]
+        result = validate_paths(targets)
     sys.stdout.write(report(result.problems, output_format.value))
     errors = sum(1 for p in result.problems if p.severity.value == "error")
     warnings = len(result.problems) - errors
-    _say(f"checked {result.files_checked} files: {errors} errors, {warnings} warnings")
+    files = "file" if result.files_checked == 1 else "files"
+    _say(f"checked {result.files_checked} {files}: {errors} errors, {warnings} warnings")
     if result.failed(strict=strict):
         raise typer.Exit(int(ExitCode.FINDINGS))
 
@@ -214,6 +230,178 @@ def schema(
         typer.echo("\n".join(schema_names()))
         return
     typer.echo(json.dumps(bundle(name), indent=2, ensure_ascii=False))
+
+
+RootOption = Annotated[
+    Path | None,
+    typer.Option("--root", help="The notes repository. Default: found upwards from the current folder."),
+]
+
+
+def _start(root: Path | None) -> Path:
+    return root if root is not None else Path.cwd()
+
+
+def _print_paths(paths: list[Path]) -> None:
+    """stdout carries the paths of the files written, one per line, so that scripts can use them."""
+    for path in paths:
+        typer.echo(os.path.relpath(path) if path.is_absolute() else str(path))
+
+
+@app.command()
+@_exits_cleanly
+def init(
+    path: Annotated[Path, typer.Argument(help="The folder to make a notes repository. Default: here.")] = Path(),
+) -> None:
+    """Make a folder a notes repository: git, ipt-notes.yaml, safe git settings, the validate hook.
+
+    Creates the folder and a git repository if needed, or adopts an existing one. Writes
+    ipt-notes.yaml and .gitignore if they are missing, sets git options that suit health records,
+    and installs a pre-commit hook that runs `ipt-notes validate --staged`. Running it again
+    changes nothing that exists; a pre-commit hook of another origin is left in place.
+    """
+    from ipt_notes.scaffold import init_notes_repository
+
+    result = init_notes_repository(path)
+    _print_paths(result.written + ([result.hook] if result.hook is not None else []))
+    if result.hook is None:
+        _say("ipt-notes: a pre-commit hook of your own is in place; add 'ipt-notes validate --staged' to it")
+    _say(f"notes repository ready: {result.root}" + (" (committed)" if result.commit else " (nothing new to commit)"))
+
+
+@app.command("new-client")
+@_exits_cleanly
+def new_client(
+    client_id: Annotated[str, typer.Argument(metavar="ID", help="A pseudonymous code such as C-0042; never a name.")],
+    sessions: Annotated[
+        int | None,
+        typer.Option(
+            "--sessions", help="Planned sessions in the contract. Default: default_sessions of ipt-notes.yaml."
+        ),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="The start date, YYYY-MM-DD. Default: today.", show_default=False)
+    ] = None,
+    root: RootOption = None,
+) -> None:
+    """Scaffold clients/ID (client.yaml, inventory.yaml, formulation.md) and commit it.
+
+    An ID that is not a safe code, or that differs only in case from an existing client, is
+    refused (exit 2) and nothing is created. Prints the paths of the files written.
+    """
+    from ipt_notes.scaffold import new_client as scaffold_client
+    from ipt_notes.scaffold import parse_date
+
+    start_date = parse_date(start, option="--start") if start is not None else None
+    _print_paths(scaffold_client(_start(root), client_id, sessions=sessions, start_date=start_date))
+
+
+def _edit_and_check(note: Path) -> None:
+    import shlex
+    import subprocess
+
+    from ipt_notes.layout import FileKind
+    from ipt_notes.reporters import report
+    from ipt_notes.validation import check_file
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    assert editor is not None
+    completed = subprocess.run([*shlex.split(editor), str(note)], check=False)
+    if completed.returncode != 0:
+        _say(f"ipt-notes: the editor exited with status {completed.returncode}; the note is kept as it is")
+    problems = check_file(note, FileKind.SESSION, os.path.relpath(note))
+    if problems:
+        typer.echo(report(problems, "text"), err=True, nl=False)
+    _say("your edits are saved, not committed: commit them with git, or sign the note when it is complete")
+    if any(p.severity.value == "error" for p in problems):
+        raise typer.Exit(int(ExitCode.FINDINGS))
+
+
+@app.command("new-session")
+@_exits_cleanly
+def new_session(
+    client: Annotated[
+        str | None,
+        typer.Argument(help="The client's ID or folder. Default: the client folder you are in.", show_default=False),
+    ] = None,
+    date: Annotated[
+        str | None, typer.Option("--date", help="The session date, YYYY-MM-DD. Default: today.", show_default=False)
+    ] = None,
+    edit: Annotated[
+        bool, typer.Option("--edit", help="Open the note in $VISUAL or $EDITOR, then check it when the editor closes.")
+    ] = False,
+    root: RootOption = None,
+) -> None:
+    """Write the next session note, pre-filled from the course, and commit it.
+
+    The number is the highest so far plus one; the phase follows from the number and the
+    contract (ipt-notes.yaml can move the boundaries). The note comes from the phase's template,
+    with the sessions remaining, the formulation's problem areas, the dispute stage and the
+    homework carried from the last note, and the measures due. Prints the note's path, so that
+    $EDITOR "$(ipt-notes new-session C-0042)" works.
+    """
+    from ipt_notes.scaffold import new_session as scaffold_session
+    from ipt_notes.scaffold import parse_date
+
+    session_date = parse_date(date, option="--date") if date is not None else None
+    if edit and not (os.environ.get("VISUAL") or os.environ.get("EDITOR")):
+        raise RefusedInput("--edit needs an editor: set VISUAL or EDITOR")
+    note = scaffold_session(_start(root), client, date=session_date)
+    _print_paths([note])
+    if edit:
+        _edit_and_check(note)
+
+
+class StatusFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _status_table(rows: list[Any]) -> str:
+    header = ("client", "session", "phase", "PHQ-9", "drafts", "errors", "warnings")
+    lines = [header]
+    for row in rows:
+        session = "-" if row.session is None else f"{row.session} of {row.planned or '?'}"
+        phq9 = "-" if row.phq9_total is None else f"{row.phq9_total} {row.phq9_band} (s{row.phq9_session})"
+        drafts = ", ".join(str(n) for n in row.drafts) or "-"
+        lines.append((row.client, session, row.phase or "-", phq9, drafts, str(row.errors), str(row.warnings)))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines)
+
+
+@app.command()
+@_exits_cleanly
+def status(
+    client: Annotated[
+        str | None,
+        typer.Argument(help="One client's ID or folder. Default: every client.", show_default=False),
+    ] = None,
+    output_format: Annotated[
+        StatusFormat, typer.Option("--format", "-f", help="table for people, json for scripts.")
+    ] = StatusFormat.table,
+    root: RootOption = None,
+) -> None:
+    """The course at a glance: session k of N, phase, the last PHQ-9 and its band, drafts, problems.
+
+    One line per client; the errors and warnings are what `ipt-notes validate` reports for the
+    client's files.
+    """
+    import json
+
+    from ipt_notes.course import find_client, read_course
+    from ipt_notes.layout import find_root
+    from ipt_notes.status import client_status, repository_status
+
+    base = find_root(_start(root))
+    if client is not None or (root is None and (base / "clients") in Path.cwd().resolve().parents):
+        _, folder = find_client(base, client, Path.cwd())
+        rows = [client_status(read_course(folder))]
+    else:
+        rows = repository_status(base)
+    if output_format is StatusFormat.json:
+        typer.echo(json.dumps([row.as_dict() for row in rows], indent=2))
+    else:
+        typer.echo(_status_table(rows))
 
 
 def main() -> None:

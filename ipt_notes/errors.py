@@ -10,13 +10,20 @@ from enum import IntEnum
 from typing import Any
 
 __all__ = [
+    "Busy",
     "ExitCode",
+    "FileExists",
+    "GitProblem",
     "IptNotesError",
     "LoadError",
     "MissingLibyaml",
+    "NotCommitted",
+    "NotesInvalid",
     "NotesRepositoryNotFound",
     "RefusedInput",
     "UnknownSchema",
+    "UnsafeClientId",
+    "WriteFailed",
 ]
 
 
@@ -51,6 +58,69 @@ class RefusedInput(IptNotesError):
     """An argument was refused: a bad value or an unsafe name."""
 
     exit_code = ExitCode.USAGE
+
+
+class UnsafeClientId(RefusedInput):
+    """A client ID that is not a safe pseudonymous code, or that collides with another by case."""
+
+    def __init__(self, *, reason: str) -> None:
+        super().__init__(f"refused client ID: {reason}")
+
+
+class FileExists(IptNotesError):
+    """A new note would overwrite a file that is already there; the file is left as it is."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+    def __init__(self, *, path: object) -> None:
+        super().__init__(f"{path} already exists; it was left as it is and nothing was written")
+
+
+class WriteFailed(IptNotesError):
+    """A file could not be written; nothing was put in its place."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+    def __init__(self, *, path: object, reason: str) -> None:
+        super().__init__(f"could not write {path}: {reason}; nothing was written")
+
+
+class GitProblem(IptNotesError):
+    """The repository's state stops the operation (git missing, no identity, a merge, a lock...)."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+
+class Busy(IptNotesError):
+    """Another ipt-notes command holds the repository lock for longer than we wait."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+    def __init__(self, *, seconds: float) -> None:
+        super().__init__(
+            f"busy: another ipt-notes command is writing to this repository (waited {seconds:g} s); try again"
+        )
+
+
+class NotCommitted(IptNotesError):
+    """A file was written but the commit failed: the file stays, and the message says how to finish."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+    def __init__(self, *, paths: list[str], reason: str, finish: str) -> None:
+        saved = " ".join(paths)
+        super().__init__(f"saved, not committed: {saved} ({reason}). To finish: {finish}")
+        self.paths = paths
+
+
+class NotesInvalid(IptNotesError):
+    """Files a command needs have problems; the problems travel with the error to be reported."""
+
+    exit_code = ExitCode.FINDINGS
+
+    def __init__(self, *, what: str, problems: list[Any]) -> None:
+        super().__init__(f"{what} has problems; fix them first (ipt-notes validate lists them)")
+        self.problems = problems
 
 
 class UnknownSchema(RefusedInput):

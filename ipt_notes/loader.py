@@ -47,6 +47,7 @@ __all__ = [
     "Positions",
     "load_yaml",
     "parse_document",
+    "read_bytes",
     "read_document",
     "yaml_positions",
 ]
@@ -338,11 +339,16 @@ def parse_document(raw: bytes, *, front_matter: bool) -> Document:
     return Document(data=load_yaml(yaml_text, 1), yaml_text=yaml_text, line_offset=1, body=body)
 
 
-def read_document(path: Path, *, front_matter: bool) -> Document:
-    """Read and parse one file, refusing anything over the size cap before reading it whole."""
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, refusing anything over the size cap before reading it whole."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise LoadError(rule="unreadable", message=f"the file cannot be read ({error.strerror})") from None
-    return parse_document(raw, front_matter=front_matter)
+    return raw
+
+
+def read_document(path: Path, *, front_matter: bool) -> Document:
+    """Read and parse one file."""
+    return parse_document(read_bytes(path), front_matter=front_matter)

@@ -29,8 +29,8 @@ __all__ = [
 ]
 
 _SUFFIX = ".schema.json"
-ANNOTATIONS = frozenset({"title", "description", "$comment", "examples", "default"})
-"""Keywords that describe and never constrain."""
+ANNOTATIONS = frozenset({"title", "description", "$comment", "examples", "default", "x-instrument"})
+"""Keywords that describe and never constrain (x-instrument holds the facts of a measure)."""
 
 
 @cache

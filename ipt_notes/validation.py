@@ -18,10 +18,10 @@ from typing import Any, cast
 
 from ipt_notes.errors import LoadError
 from ipt_notes.layout import FileKind, notes_files
-from ipt_notes.loader import Document, read_document, yaml_positions
+from ipt_notes.loader import Document, parse_document, read_bytes, yaml_positions
 from ipt_notes.problems import Problem, Severity
 
-__all__ = ["ValidationReport", "check_file", "validate_paths"]
+__all__ = ["ValidationReport", "check_bytes", "check_file", "validate_paths", "validate_staged"]
 
 # Below this many files a second process costs more than it saves.
 _PARALLEL_THRESHOLD = 64
@@ -74,16 +74,25 @@ def _schema_problems(document: Document, kind: FileKind, shown: str) -> list[Pro
     return list(problems)
 
 
-def check_file(path: Path, kind: FileKind, shown: str | None = None) -> list[Problem]:
-    """Every problem of one notes file; `shown` is how its path appears in the problems."""
-    shown = str(path) if shown is None else shown
+def check_bytes(raw: bytes, kind: FileKind, shown: str) -> list[Problem]:
+    """Every problem of one notes file's content; `shown` is how its path appears in problems."""
     try:
-        document = read_document(path, front_matter=kind.has_front_matter)
+        document = parse_document(raw, front_matter=kind.has_front_matter)
     except LoadError as error:
         return [Problem(shown, error.line, error.col, Severity.ERROR, error.rule, error.message)]
     if _passes_fast(kind, document.data):
         return []
     return _schema_problems(document, kind, shown)
+
+
+def check_file(path: Path, kind: FileKind, shown: str | None = None) -> list[Problem]:
+    """Every problem of one notes file on disk."""
+    shown = str(path) if shown is None else shown
+    try:
+        raw = read_bytes(path)
+    except LoadError as error:
+        return [Problem(shown, error.line, error.col, Severity.ERROR, error.rule, error.message)]
+    return check_bytes(raw, kind, shown)
 
 
 def _check_batch(batch: Sequence[tuple[Path, FileKind, str]]) -> list[Problem]:
@@ -153,3 +162,33 @@ def validate_paths(paths: Sequence[Path], *, cwd: Path | None = None, jobs: int 
     problems.extend(_run(work, _cores() if jobs is None else jobs))
     problems.sort()
     return ValidationReport(problems=problems, files_checked=len(work))
+
+
+def validate_staged(root: Path, paths: Sequence[Path] = (), *, cwd: Path | None = None) -> ValidationReport:
+    """Check the staged version of every notes file in the index (what a commit would record).
+
+    With `paths`, only staged files under them are checked. This is what the pre-commit hook runs;
+    inside `git commit`, git points GIT_INDEX_FILE at the index being committed.
+    """
+    from ipt_notes.git import open_repository
+    from ipt_notes.layout import kind_of
+
+    cwd = Path.cwd() if cwd is None else cwd
+    repository = open_repository(root)
+    limits = [p.resolve() for p in paths]
+    selected: list[tuple[str, Path, FileKind]] = []
+    for relative in repository.staged_paths():
+        absolute = repository.work_tree / relative
+        kind = kind_of(absolute)
+        if kind is None or "private" in Path(relative).parts:
+            continue
+        if limits and not any(absolute == limit or limit in absolute.parents for limit in limits):
+            continue
+        selected.append((relative, absolute, kind))
+    blobs = repository.staged_blobs([relative for relative, _, _ in selected])
+    problems: list[Problem] = []
+    for relative, absolute, kind in selected:
+        if relative in blobs:
+            problems.extend(check_bytes(blobs[relative], kind, _shown(absolute, cwd)))
+    problems.sort()
+    return ValidationReport(problems=problems, files_checked=len(selected))

@@ -126,7 +126,16 @@ def test_each_vocabulary_is_defined_once_in_the_definitions() -> None:
 
 def test_the_code_repeats_no_vocabulary() -> None:
     definitions = load_schema("definitions")["$defs"]
-    words = {word for name in VOCABULARIES for word in definitions[name]["enum"] if "_" in word or len(word) > 5}
+    field_names = {
+        key for name in schema_names() for node in schema_nodes(load_schema(name)) for key in node.get("properties", {})
+    }
+    # A term that is also a field name ("homework") may be named as the field.
+    words = {
+        word
+        for name in VOCABULARIES
+        for word in definitions[name]["enum"]
+        if ("_" in word or len(word) > 5) and word not in field_names
+    }
     for source in PACKAGE.glob("*.py"):
         if source.name == "compiled_validators.py":
             continue  # generated from the schemas, so it holds them by design
@@ -236,3 +245,19 @@ def test_schemas_are_valid_json_files_with_a_trailing_newline() -> None:
         text = path.read_text()
         json.loads(text)
         assert text.endswith("\n"), path.name
+
+
+def test_vocabulary_hints_in_templates_match_the_schemas() -> None:
+    from ipt_notes.resources import templates_dir
+
+    vocabularies = {
+        frozenset(node["enum"]) for name in schema_names() for node in schema_nodes(load_schema(name)) if "enum" in node
+    }
+    hints = 0
+    for template in templates_dir().iterdir():
+        for line in template.read_text().splitlines():
+            for found in re.findall(r"#\s*(?:[\w ]+:\s*)?((?:[a-z0-9_]+ \| )+[a-z0-9_]+)", line):
+                words = frozenset(word.strip() for word in found.split("|"))
+                assert words in vocabularies, (template.name, line)
+                hints += 1
+    assert hints >= 10

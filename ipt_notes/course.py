@@ -1,0 +1,179 @@
+"""One client's course as the scaffolding and status commands see it.
+
+A course is read from its files every time: the contract in client.yaml, the problem areas of
+the formulation, and the session notes in order. A note that cannot be read is kept in the list
+with no data, so that numbering never skips it and nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ipt_notes.errors import LoadError, RefusedInput
+from ipt_notes.layout import is_valid_client_id
+from ipt_notes.loader import read_document
+from ipt_notes.settings import Settings
+from ipt_notes.vocabulary import phases
+
+__all__ = [
+    "Course",
+    "SessionNote",
+    "find_client",
+    "phase_for",
+    "read_course",
+    "read_fields",
+    "session_notes",
+]
+
+_SESSION_FILE = re.compile(r"([0-9]{2,3})\.md\Z")
+
+
+@dataclass(frozen=True)
+class SessionNote:
+    number: int
+    path: Path
+    data: dict[str, Any] | None
+    """The front matter, or None when the note cannot be read as a note."""
+
+
+@dataclass(frozen=True)
+class Course:
+    client_id: str
+    folder: Path
+    planned: int | None
+    """Sessions in the contract, after any amendment; None while there is no readable contract."""
+    problem_areas: tuple[str, ...]
+    """The formulation's problem areas, the primary one first."""
+    sessions: tuple[SessionNote, ...]
+    client: dict[str, Any] | None
+    formulation: dict[str, Any] | None
+
+    @property
+    def last(self) -> SessionNote | None:
+        return self.sessions[-1] if self.sessions else None
+
+    def next_number(self) -> int:
+        return self.sessions[-1].number + 1 if self.sessions else 1
+
+    def last_scored(self, measure: str, before: int | None = None) -> SessionNote | None:
+        """The latest note, before session `before` if given, that scores `measure`."""
+        for note in reversed(self.sessions):
+            if before is not None and note.number >= before:
+                continue
+            measures = (note.data or {}).get("measures")
+            if isinstance(measures, dict) and isinstance(measures.get(measure), list):
+                return note
+        return None
+
+
+def read_fields(path: Path, *, front_matter: bool) -> dict[str, Any] | None:
+    """The fields of a file (a note's front matter), or None when it cannot be read as a note."""
+    try:
+        data = read_document(path, front_matter=front_matter).data
+    except LoadError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def session_notes(folder: Path) -> list[tuple[int, Path]]:
+    """The session notes in a client folder, by number; links are never followed."""
+    sessions = folder / "sessions"
+    if not sessions.is_dir() or sessions.is_symlink():
+        return []
+    found = []
+    with os.scandir(sessions) as entries:
+        for entry in entries:
+            match = _SESSION_FILE.match(entry.name)
+            if match and entry.is_file(follow_symlinks=False):
+                found.append((int(match.group(1)), Path(entry.path)))
+    return sorted(found)
+
+
+def find_client(root: Path, client: str | None, cwd: Path) -> tuple[str, Path]:
+    """The client named by ID or by folder, or the client folder the current folder is in."""
+    clients = root / "clients"
+    if client is None:
+        try:
+            relative = cwd.resolve().relative_to(clients.resolve())
+        except ValueError:
+            raise RefusedInput("name the client (an ID such as C-0042), or run this inside a client folder") from None
+        if not relative.parts:
+            raise RefusedInput("name the client (an ID such as C-0042), or run this inside a client folder")
+        client_id = relative.parts[0]
+    else:
+        candidate = Path(client)
+        if len(candidate.parts) > 1 or candidate.is_dir():
+            resolved = (cwd / candidate).resolve()
+            if resolved.parent != clients.resolve():
+                raise RefusedInput(f"{client} is not a client folder (clients/<ID>) of this notes repository")
+            client_id = resolved.name
+        else:
+            client_id = client
+    if not is_valid_client_id(client_id):
+        raise RefusedInput(
+            "a client ID is a pseudonymous code: a letter or digit, then up to 39 letters, digits, _ or -"
+        )
+    folder = clients / client_id
+    if folder.is_symlink() or not folder.is_dir():
+        raise RefusedInput(f"no client {client_id} in this notes repository (ipt-notes new-client {client_id})")
+    return client_id, folder
+
+
+def _planned(client: dict[str, Any] | None) -> int | None:
+    contract = (client or {}).get("contract")
+    if not isinstance(contract, dict):
+        return None
+    planned = contract.get("sessions_planned")
+    for amendment in contract.get("amendments") or []:
+        if isinstance(amendment, dict) and isinstance(amendment.get("sessions_planned"), int):
+            planned = amendment["sessions_planned"]
+    return planned if isinstance(planned, int) else None
+
+
+def _problem_areas(formulation: dict[str, Any] | None) -> tuple[str, ...]:
+    chosen = (formulation or {}).get("problem_areas")
+    if not isinstance(chosen, list):
+        return ()
+    entries = [entry for entry in chosen if isinstance(entry, dict) and isinstance(entry.get("area"), str)]
+    entries.sort(key=lambda entry: entry.get("primary") is not True)
+    return tuple(dict.fromkeys(entry["area"] for entry in entries))
+
+
+def read_course(folder: Path) -> Course:
+    client = read_fields(folder / "client.yaml", front_matter=False)
+    formulation = read_fields(folder / "formulation.md", front_matter=True)
+    notes = tuple(
+        SessionNote(number, path, read_fields(path, front_matter=True)) for number, path in session_notes(folder)
+    )
+    return Course(
+        client_id=folder.name,
+        folder=folder,
+        planned=_planned(client),
+        problem_areas=_problem_areas(formulation),
+        sessions=notes,
+        client=client,
+        formulation=formulation,
+    )
+
+
+def phase_for(number: int, planned: int | None, settings: Settings) -> str:
+    """The phase of session `number` in a course of `planned` sessions.
+
+    The initial phase takes the first sessions; termination takes the last planned ones;
+    maintenance follows the planned end; the middle phase is what lies between. Without a
+    contract, only the initial phase can be told apart.
+    """
+    phase = phases()
+    if number <= settings.initial_sessions:
+        return phase.initial
+    if planned is None:
+        return phase.middle
+    if number > planned:
+        return phase.maintenance
+    if number > planned - settings.termination_sessions:
+        return phase.termination
+    return phase.middle
