@@ -21,26 +21,24 @@ into which ipt-notes was installed with its `bench` extra. Only the standard lib
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
 import math
 import os
 import shlex
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import make_corpus  # noqa: E402 - a sibling script, importable once HERE is on the path
+# Sibling scripts, importable once HERE is on the path.
+import common  # noqa: E402
+import make_corpus  # noqa: E402
+from common import BenchError, Measure, Ratio  # noqa: E402
 
 TARGETS = {
     "A/B": ("<=", 2.2),
@@ -52,37 +50,7 @@ TARGETS = {
 REPORTED_PACKAGES = ("ipt-notes", "typer", "click", "PyYAML", "jsonschema", "fastjsonschema", "check-jsonschema")
 
 
-class BenchError(Exception):
-    """A benchmark cannot go on; the message says why."""
-
-
-@dataclass
-class Measure:
-    label: str
-    command: str
-    times: list[float] = field(default_factory=list)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
-
-
 # --- running things --------------------------------------------------------------------------
-
-
-def _run(argv: Sequence[str], *, cwd: Path | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
-    start = time.perf_counter()
-    done = subprocess.run(list(argv), cwd=cwd, capture_output=True, text=True, check=False)
-    return time.perf_counter() - start, done
-
-
-def _require_success(done: subprocess.CompletedProcess[str], what: str, hint: str = "") -> None:
-    if done.returncode == 0:
-        return
-    output = (done.stdout + done.stderr).strip().splitlines()
-    shown = "\n".join("    " + line for line in output[:25])
-    more = f"\n    ... ({len(output) - 25} more lines)" if len(output) > 25 else ""
-    raise BenchError(f"{what} exited with status {done.returncode}.{hint}\n{shown}{more}")
 
 
 def _hyperfine() -> str | None:
@@ -105,8 +73,8 @@ def _time_commands(commands: dict[str, list[str]], runs: int, work: Path, rounds
         if tool is None:
             for _ in range(per_round):
                 for name in order:
-                    elapsed, done = _run(commands[name])
-                    _require_success(done, name)
+                    elapsed, done = common.run(commands[name])
+                    common.require_success(done, name)
                     times[name].append(elapsed)
             continue
         export = work / f"hyperfine-{os.getpid()}-{index}.json"
@@ -114,7 +82,7 @@ def _time_commands(commands: dict[str, list[str]], runs: int, work: Path, rounds
         for name in order:
             argv += ["--command-name", name, shlex.join(commands[name])]
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        _require_success(done, "hyperfine (one of the commands failed, or hyperfine itself)")
+        common.require_success(done, "hyperfine (one of the commands failed, or hyperfine itself)")
         for result in json.loads(export.read_text(encoding="utf-8"))["results"]:
             times[result["command"]].extend(result["times"])
         export.unlink()
@@ -172,19 +140,19 @@ def measure_corpus(venv: Path, corpus: Path, repeats: int) -> tuple[Measure, Mea
         "benchmarks/make_corpus.py wrote wrongly."
     )
     # One untimed run of each warms the file cache and checks that both work.
-    _, done = _run(ours)
-    _require_success(done, "ipt-notes validate on the corpus", hint)
+    _, done = common.run(ours)
+    common.require_success(done, "ipt-notes validate on the corpus", hint)
     checked = _checked_count(done.stderr)
-    _, done_floor = _run(floor)
-    _require_success(done_floor, "floor_parse.py")
+    _, done_floor = common.run(floor)
+    common.require_success(done_floor, "floor_parse.py")
     parsed = int(done_floor.stdout.strip())
     if checked is not None and checked != parsed:
         print(f"warning: ipt-notes checked {checked} files, the floor parsed {parsed}", file=sys.stderr)
     for index in range(repeats):
         # Alternate the two so that a burst of load on the shared machine lands on both.
         for measure, argv in ((a, ours), (b, floor)) if index % 2 == 0 else ((b, floor), (a, ours)):
-            elapsed, done = _run(argv)
-            _require_success(done, measure.label, hint if measure is a else "")
+            elapsed, done = common.run(argv)
+            common.require_success(done, measure.label, hint if measure is a else "")
             measure.times.append(elapsed)
         print(f"  repeat {index + 1}/{repeats}: A {a.times[-1]:.2f} s, B {b.times[-1]:.2f} s", file=sys.stderr)
     return a, b, parsed
@@ -217,13 +185,13 @@ def measure_peer(venv: Path, front: Path, schemas: dict[str, Path], repeats: int
         calls[kind] = len(batches)
         plan.extend((kind, [tool, "--schemafile", str(schema), *batch]) for batch in batches)
     c = Measure("C: check-jsonschema, every kind (sum)", "check-jsonschema --schemafile KIND.json FILES...")
-    _, done = _run([tool, "--schemafile", str(schemas["config"]), "config/ipt-notes.yaml"], cwd=front)  # warm-up
-    _require_success(done, "check-jsonschema on ipt-notes.yaml")
+    _, done = common.run([tool, "--schemafile", str(schemas["config"]), "config/ipt-notes.yaml"], cwd=front)  # warm-up
+    common.require_success(done, "check-jsonschema on ipt-notes.yaml")
     for index in range(repeats):
         total = 0.0
         for kind, argv in plan:
-            elapsed, done = _run(argv, cwd=front)
-            _require_success(done, f"check-jsonschema on the {kind} files")
+            elapsed, done = common.run(argv, cwd=front)
+            common.require_success(done, f"check-jsonschema on the {kind} files")
             total += elapsed
         c.times.append(total)
         print(f"  peer repeat {index + 1}/{repeats}: C {total:.1f} s", file=sys.stderr)
@@ -242,71 +210,39 @@ def pick_note(corpus: Path) -> Path:
 # --- the report ------------------------------------------------------------------------------
 
 
-def _fmt(seconds: float) -> str:
-    if seconds >= 10:
-        return f"{seconds:.1f} s"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    return f"{seconds * 1000:.1f} ms"
-
-
 def _versions(venv: Path) -> dict[str, str]:
-    code = (
-        "import json, sys, importlib.metadata as m, yaml\n"
-        f"names = {REPORTED_PACKAGES!r}\n"
-        "out = {n: m.version(n) for n in names}\n"
-        "out['Python'] = sys.version.split()[0]\n"
-        "out['libyaml'] = str(getattr(yaml, '__with_libyaml__', False))\n"
-        "print(json.dumps(out))\n"
-    )
-    _, done = _run([str(venv / "bin" / "python"), "-c", code])
-    _require_success(done, "the version query")
-    versions: dict[str, str] = json.loads(done.stdout)
     tool = _hyperfine()
-    if tool is not None:
-        versions["hyperfine"] = subprocess.run([tool, "--version"], capture_output=True, text=True).stdout.split()[-1]
-    return versions
-
-
-def build_table(rows: list[tuple[str, str, str, str, str]]) -> str:
-    header = ("Measure", "Runs", "Median", "Spread (min-max)", "Ratio / target")
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+    return common.query_versions(
+        venv,
+        REPORTED_PACKAGES,
+        "import yaml\nout['libyaml'] = str(getattr(yaml, '__with_libyaml__', False))\n",
+        tools={} if tool is None else {"hyperfine": [tool, "--version"]},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Benchmark ipt-notes validate against its floor and a generic peer.")
-    parser.add_argument(
-        "--venv",
-        type=Path,
-        default=Path("/tmp/bench-venv"),
-        help="virtual environment with ipt-notes[bench] installed (default /tmp/bench-venv)",
+    parser = common.make_parser(
+        "Benchmark ipt-notes validate against its floor and a generic peer.",
+        install="ipt-notes[bench]",
+        made="corpus",
+        counts=[
+            ("--repeats", 5, "timed runs of A and B"),
+            ("--peer-repeats", 1, "timed runs of C, which is slow"),
+            ("--runs", 30, "runs of each one-note and start-up command"),
+        ],
+        place=(
+            "--corpus",
+            "the corpus",
+            "it holds ipt-notes.yaml",
+            "default /tmp/ipt-notes-bench/corpus-<clients>-seed<seed>",
+        ),
     )
-    parser.add_argument("--clients", type=int, default=500, help="clients in a new corpus (default 500)")
-    parser.add_argument("--seed", type=int, default=1, help="seed of a new corpus (default 1)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs of A and B (default 5)")
-    parser.add_argument("--peer-repeats", type=int, default=1, help="timed runs of C, which is slow (default 1)")
-    parser.add_argument("--runs", type=int, default=30, help="runs of each one-note and start-up command (default 30)")
-    parser.add_argument(
-        "--corpus",
-        type=Path,
-        default=None,
-        help="the corpus: reused when it holds ipt-notes.yaml, else written there "
-        "(default /tmp/ipt-notes-bench/corpus-<clients>-seed<seed>)",
-    )
-    parser.add_argument("--json-out", type=Path, default=None, help="also write the results here as JSON")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.peer_repeats < 1 or args.runs < 20:
         parser.error("--repeats and --peer-repeats must be at least 1, --runs at least 20")
 
     venv = args.venv.resolve()
-    for script in ("python", "ipt-notes", "check-jsonschema"):
-        if not (venv / "bin" / script).exists():
-            parser.error(
-                f"{venv / 'bin' / script} is missing: install ipt-notes with its bench extra "
-                f"(python3 -m venv {venv} && {venv}/bin/pip install '/path/to/ipt-notes[bench]')"
-            )
+    common.require_scripts(parser, venv, ("python", "ipt-notes", "check-jsonschema"), bench_extra=True)
     corpus = (args.corpus or Path(f"/tmp/ipt-notes-bench/corpus-{args.clients}-seed{args.seed}")).resolve()
     front = corpus.with_name(corpus.name + ".front-matter")
     started = time.perf_counter()
@@ -321,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
             work = Path(tmp)
             schemas: dict[str, Path] = {}
             for kind in make_corpus.KINDS:
-                _, done = _run([str(venv / "bin" / "ipt-notes"), "schema", kind])
-                _require_success(done, f"ipt-notes schema {kind}")
+                _, done = common.run([str(venv / "bin" / "ipt-notes"), "schema", kind])
+                common.require_success(done, f"ipt-notes schema {kind}")
                 schemas[kind] = work / f"{kind}.schema.json"
                 schemas[kind].write_text(done.stdout, encoding="utf-8")
 
@@ -384,86 +320,50 @@ def main(argv: list[str] | None = None) -> int:
             start["minimal --version"],
         ),
     ]
-    by_label = {m.label: m for m in measures}
-    ratios = {
-        "A/B": a.median / b.median,
-        "C/A": c.median / a.median,
-        "one note: ours/peer": measures[3].median / measures[4].median,
-        "--help: ours/minimal": measures[5].median / measures[6].median,
-        "--version: ours/minimal": measures[7].median / measures[8].median,
-    }
-    met = {}
-    for name, value in ratios.items():
-        op, target = TARGETS[name]
-        met[name] = value <= target if op == "<=" else value >= target
-
-    rows = [
-        (m.label, str(len(m.times)), _fmt(m.median), f"{_fmt(min(m.times))} - {_fmt(max(m.times))}", "")
-        for m in measures
-    ]
-    for name, value in ratios.items():
-        op, target = TARGETS[name]
-        verdict = "met" if met[name] else "**missed**"
-        rows.append(
-            (
-                f"**{name}**",
-                "",
-                "",
-                "",
-                f"**{value:.2f}** (target {op.replace('<=', '≤').replace('>=', '≥')} {target:g}: {verdict})",
-            )
+    ratios = [
+        Ratio(name, value, TARGETS[name])
+        for name, value in (
+            ("A/B", a.median / b.median),
+            ("C/A", c.median / a.median),
+            ("one note: ours/peer", measures[3].median / measures[4].median),
+            ("--help: ours/minimal", measures[5].median / measures[6].median),
+            ("--version: ours/minimal", measures[7].median / measures[8].median),
         )
-    table = build_table(rows)
-    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    today = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    peer_calls = sum(calls.values())
+    ]
+    today, nproc = common.run_stamp()
     header = [
         f"Run {today}; nproc {nproc}; Python {versions['Python']} (libyaml: {versions['libyaml']}).",
-        "Packages: "
-        + ", ".join(f"{name} {versions[name]}" for name in REPORTED_PACKAGES)
-        + (f"; hyperfine {versions['hyperfine']}" if "hyperfine" in versions else "")
-        + ".",
+        common.packages_line(
+            versions, REPORTED_PACKAGES, f"; hyperfine {versions['hyperfine']}" if "hyperfine" in versions else ""
+        ),
         f"Corpus: {n_clients} clients, {n_files} notes files ({len(by_kind['session'])} session notes), "
         f"{n_bytes / 1e6:.1f} MB; the floor parsed {parsed} files.",
         f"A and B: {args.repeats} timed runs each, after one untimed run, alternating. "
-        f"C: {args.peer_repeats} run(s) of {peer_calls} check-jsonschema calls, one per kind. "
+        f"C: {args.peer_repeats} run(s) of {sum(calls.values())} check-jsonschema calls, one per kind. "
         f"One note and start-up: {args.runs}+ runs each (hyperfine -N, 3 warm-ups, 3 alternating rounds). "
         "Medians of wall-clock time.",
     ]
-    report = "\n".join(f"- {line}" for line in header) + "\n\n" + table + "\n"
-    print(report)
-    print(f"(the benchmark took {time.perf_counter() - started:.0f} s)", file=sys.stderr)
-
-    if args.json_out is not None:
-        payload = {
-            "date": today,
-            "nproc": nproc,
-            "versions": versions,
-            "corpus": {
-                "path": str(corpus),
-                "clients": n_clients,
-                "files": n_files,
-                "bytes": n_bytes,
-                "files_by_kind": {k: len(v) for k, v in by_kind.items()},
-                "floor_parsed": parsed,
-            },
-            "repeats": args.repeats,
-            "peer_repeats": args.peer_repeats,
-            "peer_calls": calls,
-            "runs": args.runs,
-            "one_note": str(note.relative_to(corpus)),
-            "measures": {
-                m.label: {"command": m.command, "runs": len(m.times), "median_s": m.median, "times_s": m.times}
-                for m in by_label.values()
-            },
-            "ratios": {
-                name: {"value": value, "target": f"{TARGETS[name][0]} {TARGETS[name][1]}", "met": met[name]}
-                for name, value in ratios.items()
-            },
-            "table": report,
-        }
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    payload = {
+        "date": today,
+        "nproc": nproc,
+        "versions": versions,
+        "corpus": {
+            "path": str(corpus),
+            "clients": n_clients,
+            "files": n_files,
+            "bytes": n_bytes,
+            "files_by_kind": {k: len(v) for k, v in by_kind.items()},
+            "floor_parsed": parsed,
+        },
+        "repeats": args.repeats,
+        "peer_repeats": args.peer_repeats,
+        "peer_calls": calls,
+        "runs": args.runs,
+        "one_note": str(note.relative_to(corpus)),
+        "measures": {m.label: m.as_json() for m in measures},
+        "ratios": {r.name: r.as_json() for r in ratios},
+    }
+    common.publish(header, [common.measures_table(measures, ratios)], started, args.json_out, payload)
     return 0
 
 

@@ -70,6 +70,8 @@ def _exits_cleanly(command: F) -> F:
                 from ipt_notes.reporters import report
 
                 typer.echo(report(problems, "text"), err=True, nl=False)
+            for line in getattr(error, "details", None) or []:
+                _say(line)
             _say(f"ipt-notes: {error}")
             raise typer.Exit(int(error.exit_code)) from None
 
@@ -177,17 +179,23 @@ def validate(
         bool,
         typer.Option("--staged", help="Check the versions staged in git's index (what the pre-commit hook runs)."),
     ] = False,
+    schema_only: Annotated[
+        bool,
+        typer.Option("--schema-only", help="Check each file against its schema only, without the course rules."),
+    ] = False,
     root: Annotated[
         Path | None,
         typer.Option("--root", help="The notes repository. Default: found upwards from the current folder."),
     ] = None,
 ) -> None:
-    """Check notes against their schemas; every problem in every file, in one run.
+    """Check notes against their schemas and IPT's course rules; every problem in every file, in one run.
 
     Each problem is printed as path:line:col: error|warning [rule-id] message, pointing into the
     file itself. Messages name the place and the rule, never the content of a note. Exit status
-    1 when there are errors, or warnings with --strict. With --staged, the versions in git's index
-    are checked instead of the working tree (PATHs then limit which staged files are checked).
+    1 when there are errors, or warnings with --strict. Each client's course rules run over all its
+    files, and their problems are reported for the files named. With --staged, the versions in
+    git's index are checked instead of the working tree (PATHs then limit which staged files are
+    checked). The README lists every rule; ipt-notes.yaml can turn each off or tune it.
     """
     from ipt_notes.layout import find_root
     from ipt_notes.reporters import report
@@ -195,10 +203,10 @@ def validate(
 
     if staged:
         base = root if root is not None else find_root(Path.cwd())
-        result = validate_staged(base, list(paths or []))
+        result = validate_staged(base, list(paths or []), rules=not schema_only)
     else:
         targets = list(paths) if paths else [root if root is not None else find_root(Path.cwd())]
-        result = validate_paths(targets)
+        result = validate_paths(targets, rules=not schema_only)
     sys.stdout.write(report(result.problems, output_format.value))
     errors = sum(1 for p in result.problems if p.severity.value == "error")
     warnings = len(result.problems) - errors

@@ -1,27 +1,33 @@
-"""One client's course as the scaffolding and status commands see it.
+"""One client's course: the contract, inventory, formulation, sessions, addenda and review.
 
-A course is read from its files every time: the contract in client.yaml, the problem areas of
-the formulation, and the session notes in order. A note that cannot be read is kept in the list
-with no data, so that numbering never skips it and nothing is silently dropped.
+A course is read from its files every time. A file that cannot be read is kept with no data, so
+that numbering never skips a note and nothing is silently dropped. The scaffolding commands read
+every file as it is; the course rules see only the files that pass their schema, so that each
+rule can rely on the shape of what it reads.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ipt_notes.errors import LoadError, RefusedInput
-from ipt_notes.layout import is_valid_client_id
+from ipt_notes.layout import FileKind, is_valid_client_id
 from ipt_notes.loader import read_document
 from ipt_notes.settings import Settings
 from ipt_notes.vocabulary import phases
 
 __all__ = [
+    "AddendumNote",
     "Course",
     "SessionNote",
+    "addendum_notes",
+    "build_course",
+    "course_files",
     "find_client",
     "phase_for",
     "read_course",
@@ -30,6 +36,7 @@ __all__ = [
 ]
 
 _SESSION_FILE = re.compile(r"([0-9]{2,3})\.md\Z")
+_ADDENDUM_FILE = re.compile(r"([0-9]{2,3})\.addendum-([1-9][0-9]*)\.md\Z")
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,15 @@ class SessionNote:
     path: Path
     data: dict[str, Any] | None
     """The front matter, or None when the note cannot be read as a note."""
+
+
+@dataclass(frozen=True)
+class AddendumNote:
+    session: int
+    """The number in the addendum's file name: the session note it is filed with."""
+    index: int
+    path: Path
+    data: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,23 @@ class Course:
     sessions: tuple[SessionNote, ...]
     client: dict[str, Any] | None
     formulation: dict[str, Any] | None
+    inventory: dict[str, Any] | None = None
+    review: dict[str, Any] | None = None
+    addenda: tuple[AddendumNote, ...] = ()
+    present: frozenset[Path] = frozenset()
+    """Every file the course has, readable or not."""
+
+    def file(self, name: str) -> Path:
+        return self.folder / name
+
+    def has(self, name: str) -> bool:
+        return self.folder / name in self.present
+
+    def session(self, number: int) -> SessionNote | None:
+        for note in self.sessions:
+            if note.number == number:
+                return note
+        return None
 
     @property
     def last(self) -> SessionNote | None:
@@ -79,18 +112,27 @@ def read_fields(path: Path, *, front_matter: bool) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def session_notes(folder: Path) -> list[tuple[int, Path]]:
-    """The session notes in a client folder, by number; links are never followed."""
+def _listing(folder: Path, pattern: re.Pattern[str]) -> list[tuple[re.Match[str], Path]]:
     sessions = folder / "sessions"
     if not sessions.is_dir() or sessions.is_symlink():
         return []
     found = []
     with os.scandir(sessions) as entries:
         for entry in entries:
-            match = _SESSION_FILE.match(entry.name)
+            match = pattern.match(entry.name)
             if match and entry.is_file(follow_symlinks=False):
-                found.append((int(match.group(1)), Path(entry.path)))
-    return sorted(found)
+                found.append((match, Path(entry.path)))
+    return found
+
+
+def session_notes(folder: Path) -> list[tuple[int, Path]]:
+    """The session notes in a client folder, by number; links are never followed."""
+    return sorted((int(match.group(1)), path) for match, path in _listing(folder, _SESSION_FILE))
+
+
+def addendum_notes(folder: Path) -> list[tuple[int, int, Path]]:
+    """The addenda in a client folder, by session number and index."""
+    return sorted((int(match.group(1)), int(match.group(2)), path) for match, path in _listing(folder, _ADDENDUM_FILE))
 
 
 def find_client(root: Path, client: str | None, cwd: Path) -> tuple[str, Path]:
@@ -143,20 +185,60 @@ def _problem_areas(formulation: dict[str, Any] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(entry["area"] for entry in entries))
 
 
-def read_course(folder: Path) -> Course:
-    client = read_fields(folder / "client.yaml", front_matter=False)
-    formulation = read_fields(folder / "formulation.md", front_matter=True)
-    notes = tuple(
-        SessionNote(number, path, read_fields(path, front_matter=True)) for number, path in session_notes(folder)
-    )
+_CLIENT_FILES = {
+    "client.yaml": FileKind.CLIENT,
+    "inventory.yaml": FileKind.INVENTORY,
+    "formulation.md": FileKind.FORMULATION,
+    "review.md": FileKind.REVIEW,
+}
+
+
+def build_course(folder: Path, fields: Mapping[Path, dict[str, Any] | None]) -> Course:
+    """A course from the fields of each file that exists (None where a file is unreadable or refused)."""
+    sessions_folder = folder / "sessions"
+    notes = []
+    addenda = []
+    for path, data in fields.items():
+        if path.parent != sessions_folder:
+            continue
+        if session := _SESSION_FILE.match(path.name):
+            notes.append(SessionNote(int(session.group(1)), path, data))
+        elif addendum := _ADDENDUM_FILE.match(path.name):
+            addenda.append(AddendumNote(int(addendum.group(1)), int(addendum.group(2)), path, data))
+    client = fields.get(folder / "client.yaml")
+    formulation = fields.get(folder / "formulation.md")
     return Course(
         client_id=folder.name,
         folder=folder,
         planned=_planned(client),
         problem_areas=_problem_areas(formulation),
-        sessions=notes,
+        sessions=tuple(sorted(notes, key=lambda note: note.number)),
         client=client,
         formulation=formulation,
+        inventory=fields.get(folder / "inventory.yaml"),
+        review=fields.get(folder / "review.md"),
+        addenda=tuple(sorted(addenda, key=lambda a: (a.session, a.index))),
+        present=frozenset(fields),
+    )
+
+
+def course_files(folder: Path) -> dict[Path, FileKind]:
+    """Every notes file of a client folder on disk, with its kind; links are never followed."""
+    files = {
+        folder / name: kind
+        for name, kind in _CLIENT_FILES.items()
+        if (folder / name).is_file() and not (folder / name).is_symlink()
+    }
+    files.update({path: FileKind.SESSION for _, path in session_notes(folder)})
+    files.update({path: FileKind.ADDENDUM for _, _, path in addendum_notes(folder)})
+    return files
+
+
+def read_course(folder: Path) -> Course:
+    """The course with every file read as it is on disk."""
+    return build_course(
+        folder,
+        {path: read_fields(path, front_matter=kind.has_front_matter) for path, kind in course_files(folder).items()},
     )
 
 

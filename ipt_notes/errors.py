@@ -107,10 +107,12 @@ class NotCommitted(IptNotesError):
 
     exit_code = ExitCode.ENVIRONMENT
 
-    def __init__(self, *, paths: list[str], reason: str, finish: str) -> None:
+    def __init__(self, *, paths: list[str], reason: str, finish: str, details: list[str] | None = None) -> None:
         saved = " ".join(paths)
         super().__init__(f"saved, not committed: {saved} ({reason}). To finish: {finish}")
         self.paths = paths
+        self.details = details or []
+        """Problems the pre-commit hook reported, as it printed them."""
 
 
 class NotesInvalid(IptNotesError):

@@ -11,6 +11,7 @@ Commit messages carry IDs, numbers and the action, never note content.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -117,6 +118,11 @@ class Repository:
         out = self.git("diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR", "--no-renames").stdout
         return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
+    def indexed_paths(self, prefix: str) -> list[str]:
+        """Every path the index holds under a folder, relative to the work tree."""
+        out = self.git("ls-files", "-z", "--cached", "--", prefix).stdout
+        return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
+
     def staged_blobs(self, paths: Sequence[str]) -> dict[str, bytes]:
         """The staged content of each path, read in one `git cat-file --batch`."""
         if not paths:
@@ -155,6 +161,15 @@ def init_repository(path: Path) -> tuple[Repository, bool]:
     return open_repository(path), True
 
 
+_PROBLEM_LINE = re.compile(r"[^\s:][^:\n]*:[0-9]+:[0-9]+: (?:error|warning) \[[a-z0-9-]+\] [^\n]*")
+
+
+def _problem_lines(result: subprocess.CompletedProcess[bytes]) -> list[str]:
+    """The problems `ipt-notes validate` printed from the hook, and nothing else a hook printed."""
+    output = (result.stdout + b"\n" + result.stderr).decode("utf-8", "replace")
+    return [line for line in output.splitlines() if _PROBLEM_LINE.fullmatch(line)]
+
+
 def commit_paths(repository: Repository, paths: Sequence[Path], message: str) -> str:
     """Commit exactly `paths`, whatever else is staged, through the git command line.
 
@@ -173,5 +188,5 @@ def commit_paths(repository: Repository, paths: Sequence[Path], message: str) ->
         reason = "git commit failed"
         if any(hook.is_file() and os.access(hook, os.X_OK) for hook in hooks):
             reason += " (a hook may have refused it)"
-        raise NotCommitted(paths=relative, reason=reason, finish=finish)
+        raise NotCommitted(paths=relative, reason=reason, finish=finish, details=_problem_lines(committed))
     return repository.git("rev-parse", "HEAD").stdout.decode().strip()

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ipt_notes.course import Course, read_course
-from ipt_notes.layout import FileKind, is_valid_client_id, kind_of
+from ipt_notes.layout import is_valid_client_id
 from ipt_notes.problems import Severity
 from ipt_notes.vocabulary import instrument, statuses
 
@@ -40,21 +40,12 @@ class ClientStatus:
 
 
 def _problem_counts(folder: Path) -> tuple[int, int]:
-    from ipt_notes.validation import check_file
+    """How many errors and warnings `validate` reports for the client: schema and course rules."""
+    from ipt_notes.validation import check_unit, client_unit
 
-    errors = warnings = 0
-    for path in sorted(folder.rglob("*")):
-        if "private" in path.relative_to(folder).parts or path.is_symlink() or not path.is_file():
-            continue
-        kind = kind_of(path)
-        if kind is None or kind is FileKind.CONFIG:
-            continue
-        for problem in check_file(path, kind):
-            if problem.severity is Severity.ERROR:
-                errors += 1
-            else:
-                warnings += 1
-    return errors, warnings
+    problems = check_unit(client_unit(folder, folder))
+    errors = sum(1 for problem in problems if problem.severity is Severity.ERROR)
+    return errors, len(problems) - errors
 
 
 def client_status(course: Course) -> ClientStatus:

@@ -1,9 +1,12 @@
-"""`ipt-notes validate`: every file read strictly and checked against its schema.
+"""`ipt-notes validate`: every file read strictly and checked against its schema, and every
+client's course checked against the course rules.
 
 Each file is checked by the compiled validator of its kind first (fast, stops at the first
 problem). Only a file that fails is checked again by jsonschema, the reference, which lists every
 problem, and only then is the file's YAML walked again for the line and column of each one.
-Large runs are spread over the machine's cores.
+
+The work is cut into units: one per client folder (its files, read once, then its course rules)
+and one per loose file (the practice settings). Large runs are spread over the machine's cores.
 """
 
 from __future__ import annotations
@@ -16,12 +19,23 @@ from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
-from ipt_notes.errors import LoadError
-from ipt_notes.layout import FileKind, notes_files
-from ipt_notes.loader import Document, parse_document, read_bytes, yaml_positions
+from ipt_notes.errors import LoadError, NotesInvalid
+from ipt_notes.layout import CONFIG_NAME, FileKind, kind_of, notes_files
+from ipt_notes.loader import Document, Positions, parse_document, read_bytes, yaml_positions
 from ipt_notes.problems import Problem, Severity
+from ipt_notes.settings import DEFAULTS, Settings
 
-__all__ = ["ValidationReport", "check_bytes", "check_file", "validate_paths", "validate_staged"]
+__all__ = [
+    "FileCheck",
+    "Unit",
+    "ValidationReport",
+    "check_bytes",
+    "check_file",
+    "check_unit",
+    "client_unit",
+    "validate_paths",
+    "validate_staged",
+]
 
 # Below this many files a second process costs more than it saves.
 _PARALLEL_THRESHOLD = 64
@@ -74,32 +88,125 @@ def _schema_problems(document: Document, kind: FileKind, shown: str) -> list[Pro
     return list(problems)
 
 
-def check_bytes(raw: bytes, kind: FileKind, shown: str) -> list[Problem]:
-    """Every problem of one notes file's content; `shown` is how its path appears in problems."""
+@dataclass
+class FileCheck:
+    """One file read and checked: its problems, and its document when it could be read."""
+
+    path: Path
+    kind: FileKind
+    shown: str
+    problems: list[Problem]
+    document: Document | None
+
+    @property
+    def valid(self) -> bool:
+        return self.document is not None and not any(p.severity is Severity.ERROR for p in self.problems)
+
+
+def inspect_bytes(path: Path, raw: bytes, kind: FileKind, shown: str) -> FileCheck:
     try:
         document = parse_document(raw, front_matter=kind.has_front_matter)
     except LoadError as error:
-        return [Problem(shown, error.line, error.col, Severity.ERROR, error.rule, error.message)]
+        problem = Problem(shown, error.line, error.col, Severity.ERROR, error.rule, error.message)
+        return FileCheck(path, kind, shown, [problem], None)
     if _passes_fast(kind, document.data):
-        return []
-    return _schema_problems(document, kind, shown)
+        return FileCheck(path, kind, shown, [], document)
+    return FileCheck(path, kind, shown, _schema_problems(document, kind, shown), document)
 
 
-def check_file(path: Path, kind: FileKind, shown: str | None = None) -> list[Problem]:
-    """Every problem of one notes file on disk."""
-    shown = str(path) if shown is None else shown
+def _inspect_file(path: Path, kind: FileKind, shown: str) -> FileCheck:
     try:
         raw = read_bytes(path)
     except LoadError as error:
-        return [Problem(shown, error.line, error.col, Severity.ERROR, error.rule, error.message)]
-    return check_bytes(raw, kind, shown)
+        problem = Problem(shown, error.line, error.col, Severity.ERROR, error.rule, error.message)
+        return FileCheck(path, kind, shown, [problem], None)
+    return inspect_bytes(path, raw, kind, shown)
 
 
-def _check_batch(batch: Sequence[tuple[Path, FileKind, str]]) -> list[Problem]:
-    problems: list[Problem] = []
-    for path, kind, shown in batch:
-        problems.extend(check_file(path, kind, shown))
+def check_bytes(raw: bytes, kind: FileKind, shown: str) -> list[Problem]:
+    """Every schema problem of one notes file's content; `shown` is how its path appears."""
+    return inspect_bytes(Path(shown), raw, kind, shown).problems
+
+
+def check_file(path: Path, kind: FileKind, shown: str | None = None) -> list[Problem]:
+    """Every schema problem of one notes file on disk."""
+    return _inspect_file(path, kind, str(path) if shown is None else shown).problems
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of work: a client folder's files and course, or one loose file.
+
+    `report` holds the files whose problems are reported; the other files are read only for the
+    course rules. `contents` gives files' bytes when they come from git's index, not the disk.
+    `settings` is None when the course rules are not run.
+    """
+
+    files: tuple[tuple[Path, FileKind, str], ...]
+    report: frozenset[Path]
+    folder: Path | None = None
+    settings: Settings | None = None
+    contents: dict[Path, bytes] | None = None
+
+
+def _rule_problems(unit: Unit, checks: dict[Path, FileCheck], cwd_shown: dict[Path, str]) -> list[Problem]:
+    from ipt_notes.course import build_course
+    from ipt_notes.rules import run_rules
+
+    assert unit.folder is not None and unit.settings is not None
+    fields = {
+        path: (cast(dict[str, Any], check.document.data) if check.valid and check.document is not None else None)
+        for path, check in checks.items()
+    }
+    course = build_course(unit.folder, fields)
+    everything = unit.report >= set(checks)
+    positions: dict[Path, Positions] = {}
+    problems = []
+    for rule, severity, finding in run_rules(course, unit.settings):
+        if finding.path not in unit.report and not (everything and finding.path not in checks):
+            continue
+        line, col = 1, 1
+        check = checks.get(finding.path)
+        if finding.at and check is not None and check.document is not None:
+            if finding.path not in positions:
+                document = check.document
+                positions[finding.path] = yaml_positions(document.yaml_text, document.line_offset)
+            found = positions[finding.path]
+            line, col = found.of_key(finding.at) if finding.key else found.of_value(finding.at)
+        shown = cwd_shown.get(finding.path) or (check.shown if check else str(finding.path))
+        problems.append(Problem(shown, line, col, severity, rule.id, finding.message))
     return problems
+
+
+def check_unit(unit: Unit) -> list[Problem]:
+    """The problems of one unit: its reported files' schema problems, then its course rules."""
+    checks: dict[Path, FileCheck] = {}
+    for path, kind, shown in unit.files:
+        if unit.contents is not None:
+            checks[path] = inspect_bytes(path, unit.contents[path], kind, shown)
+        else:
+            checks[path] = _inspect_file(path, kind, shown)
+    problems = [p for path, check in checks.items() if path in unit.report for p in check.problems]
+    if unit.folder is not None and unit.settings is not None:
+        shown_of = {path: shown for path, _, shown in unit.files}
+        problems.extend(_rule_problems(unit, checks, _missing_shown(unit, shown_of)))
+    return problems
+
+
+def _missing_shown(unit: Unit, shown_of: dict[Path, str]) -> dict[Path, str]:
+    """How files the course lacks are shown: beside the files it has."""
+    if not unit.files:
+        return shown_of
+    path, _, shown = unit.files[0]
+    base = Path(shown).parent if path.parent == unit.folder else Path(shown).parent.parent
+    result = dict(shown_of)
+    for name in ("client.yaml", "inventory.yaml", "formulation.md", "review.md"):
+        result.setdefault(unit.folder / name if unit.folder else Path(name), os.path.normpath(base / name))
+    return result
+
+
+def _check_units(units: Sequence[Unit]) -> list[Problem]:
+    return [problem for unit in units for problem in check_unit(unit)]
 
 
 def _cores() -> int:
@@ -108,19 +215,20 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-def _run(work: list[tuple[Path, FileKind, str]], jobs: int) -> list[Problem]:
-    if jobs <= 1 or len(work) < _PARALLEL_THRESHOLD:
-        return _check_batch(work)
+def _run(units: list[Unit], jobs: int) -> list[Problem]:
+    files = sum(len(unit.files) for unit in units)
+    if jobs <= 1 or files < _PARALLEL_THRESHOLD or len(units) < 2:
+        return _check_units(units)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     # fork lets the workers inherit the loaded validators instead of importing them again.
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
-    size = max(1, len(work) // (jobs * 4))
-    batches = [work[i : i + size] for i in range(0, len(work), size)]
+    size = max(1, len(units) // (jobs * 4))
+    batches = [units[i : i + size] for i in range(0, len(units), size)]
     # Unlike multiprocessing.Pool, the executor reports a worker that dies instead of waiting forever.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        results = list(pool.map(_check_batch, batches))
+        results = list(pool.map(_check_units, batches))
     return [problem for batch in results for problem in batch]
 
 
@@ -130,21 +238,68 @@ def _shown(path: Path, cwd: Path) -> str:
     return os.path.relpath(path, cwd)
 
 
-def validate_paths(paths: Sequence[Path], *, cwd: Path | None = None, jobs: int | None = None) -> ValidationReport:
+def _client_folder(path: Path, kind: FileKind) -> Path:
+    absolute = path if path.is_absolute() else path.resolve()
+    return absolute.parent.parent if kind in (FileKind.SESSION, FileKind.ADDENDUM) else absolute.parent
+
+
+_settings_cache: dict[Path, Settings] = {}
+
+
+def settings_for(folder: Path) -> Settings:
+    """The practice settings that govern a client folder (the defaults outside a notes repository).
+
+    Settings with errors of their own fall back to the defaults; `validate` reports those errors
+    where it checks ipt-notes.yaml.
+    """
+    from ipt_notes.settings import load_settings
+
+    root = folder.parent.parent
+    if root not in _settings_cache:
+        settings = DEFAULTS
+        if (root / CONFIG_NAME).is_file():
+            try:
+                settings = load_settings(root)
+            except NotesInvalid:
+                settings = DEFAULTS
+        _settings_cache[root] = settings
+    return _settings_cache[root]
+
+
+def client_unit(folder: Path, cwd: Path, *, rules: bool = True) -> Unit:
+    """The unit of one whole client folder on disk."""
+    from ipt_notes.course import course_files
+
+    files = tuple((path, kind, _shown(path, cwd)) for path, kind in sorted(course_files(folder).items()))
+    return Unit(
+        files=files,
+        report=frozenset(path for path, _, _ in files),
+        folder=folder,
+        settings=settings_for(folder) if rules else None,
+    )
+
+
+def validate_paths(
+    paths: Sequence[Path], *, cwd: Path | None = None, jobs: int | None = None, rules: bool = True
+) -> ValidationReport:
     """Check every notes file named, and every notes file under every folder named.
 
-    A file named explicitly whose place in the layout gives no kind is reported as a warning and
-    not checked.
+    Each client's course rules run over all its files; problems are reported for the files named
+    or found. A file named explicitly whose place in the layout gives no kind is reported as a
+    warning and not checked.
     """
+    from ipt_notes.course import course_files
+
     cwd = Path.cwd() if cwd is None else cwd
-    work: list[tuple[Path, FileKind, str]] = []
     problems: list[Problem] = []
+    loose: list[Unit] = []
+    reported: dict[Path, dict[Path, str]] = {}
     seen: set[Path] = set()
     for path, kind in notes_files(list(paths)):
-        key = path.resolve() if not path.is_absolute() else path
-        if key in seen:
+        absolute = path if path.is_absolute() else path.resolve()
+        if absolute in seen:
             continue
-        seen.add(key)
+        seen.add(absolute)
         shown = _shown(path, cwd)
         if kind is None:
             problems.append(
@@ -157,26 +312,43 @@ def validate_paths(paths: Sequence[Path], *, cwd: Path | None = None, jobs: int 
                     "not a notes file by its place in the layout (clients/<ID>/...); not checked",
                 )
             )
-            continue
-        work.append((path, kind, shown))
-    problems.extend(_run(work, _cores() if jobs is None else jobs))
+        elif kind is FileKind.CONFIG:
+            loose.append(Unit(files=((absolute, kind, shown),), report=frozenset({absolute})))
+        else:
+            reported.setdefault(_client_folder(absolute, kind), {})[absolute] = shown
+    units = list(loose)
+    for folder, named in sorted(reported.items()):
+        files = {path: kind for path, kind in course_files(folder).items()}
+        files.update({path: kind_of(path) or FileKind.SESSION for path in named if path not in files})
+        units.append(
+            Unit(
+                files=tuple((path, kind, named.get(path) or _shown(path, cwd)) for path, kind in sorted(files.items())),
+                report=frozenset(named),
+                folder=folder,
+                settings=settings_for(folder) if rules else None,
+            )
+        )
+    problems.extend(_run(units, _cores() if jobs is None else jobs))
     problems.sort()
-    return ValidationReport(problems=problems, files_checked=len(work))
+    return ValidationReport(problems=problems, files_checked=sum(len(unit.report) for unit in units))
 
 
-def validate_staged(root: Path, paths: Sequence[Path] = (), *, cwd: Path | None = None) -> ValidationReport:
+def validate_staged(
+    root: Path, paths: Sequence[Path] = (), *, cwd: Path | None = None, rules: bool = True
+) -> ValidationReport:
     """Check the staged version of every notes file in the index (what a commit would record).
 
-    With `paths`, only staged files under them are checked. This is what the pre-commit hook runs;
-    inside `git commit`, git points GIT_INDEX_FILE at the index being committed.
+    The course rules of each client with a staged file run over that client's files as the index
+    holds them. With `paths`, only staged files under them are checked. This is what the
+    pre-commit hook runs; inside `git commit`, git points GIT_INDEX_FILE at the index being
+    committed.
     """
     from ipt_notes.git import open_repository
-    from ipt_notes.layout import kind_of
 
     cwd = Path.cwd() if cwd is None else cwd
     repository = open_repository(root)
     limits = [p.resolve() for p in paths]
-    selected: list[tuple[str, Path, FileKind]] = []
+    staged: dict[Path | None, dict[Path, FileKind]] = {}
     for relative in repository.staged_paths():
         absolute = repository.work_tree / relative
         kind = kind_of(absolute)
@@ -184,11 +356,30 @@ def validate_staged(root: Path, paths: Sequence[Path] = (), *, cwd: Path | None 
             continue
         if limits and not any(absolute == limit or limit in absolute.parents for limit in limits):
             continue
-        selected.append((relative, absolute, kind))
-    blobs = repository.staged_blobs([relative for relative, _, _ in selected])
-    problems: list[Problem] = []
-    for relative, absolute, kind in selected:
-        if relative in blobs:
-            problems.extend(check_bytes(blobs[relative], kind, _shown(absolute, cwd)))
-    problems.sort()
-    return ValidationReport(problems=problems, files_checked=len(selected))
+        folder = None if kind is FileKind.CONFIG else _client_folder(absolute, kind)
+        staged.setdefault(folder, {})[absolute] = kind
+    units: list[Unit] = []
+    for folder, files in staged.items():
+        if folder is None or not rules:
+            every = files
+        else:
+            prefix = str(folder.relative_to(repository.work_tree))
+            every = {}
+            for relative in repository.indexed_paths(prefix):
+                absolute = repository.work_tree / relative
+                kind = kind_of(absolute)
+                if kind is not None and kind is not FileKind.CONFIG:
+                    every[absolute] = kind
+        blobs = repository.staged_blobs([str(p.relative_to(repository.work_tree)) for p in every])
+        contents = {path: blobs[str(path.relative_to(repository.work_tree))] for path in every}
+        units.append(
+            Unit(
+                files=tuple((path, kind, _shown(path, cwd)) for path, kind in sorted(every.items())),
+                report=frozenset(files),
+                folder=folder,
+                settings=settings_for(folder) if folder is not None and rules else None,
+                contents=contents,
+            )
+        )
+    problems = sorted(_check_units(units))
+    return ValidationReport(problems=problems, files_checked=sum(len(unit.report) for unit in units))

@@ -13,9 +13,13 @@ from typing import Any
 from ipt_notes.schemas import load_schema
 
 __all__ = [
+    "Attendance",
     "Instrument",
     "Phases",
+    "ProblemAreas",
     "Statuses",
+    "areas",
+    "attendance",
     "instrument",
     "instruments",
     "phases",
@@ -23,6 +27,13 @@ __all__ = [
     "statuses",
     "terms",
 ]
+
+
+def _enum(schema: str, *path: str) -> tuple[str, ...]:
+    node: Any = load_schema(schema)
+    for step in path:
+        node = node[step]
+    return tuple(node["enum"])
 
 
 def _definitions() -> dict[str, Any]:
@@ -49,6 +60,21 @@ class Statuses:
     signed: str
 
 
+@dataclass(frozen=True)
+class Attendance:
+    attended: str
+    cancelled: str
+    no_show: str
+
+
+@dataclass(frozen=True)
+class ProblemAreas:
+    grief: str
+    role_dispute: str
+    role_transition: str
+    interpersonal_deficits: str
+
+
 @cache
 def phases() -> Phases:
     return Phases(*terms("phase"))
@@ -57,6 +83,40 @@ def phases() -> Phases:
 @cache
 def statuses() -> Statuses:
     return Statuses(*terms("note_status"))
+
+
+@dataclass(frozen=True)
+class CourseStatuses:
+    active: str
+    closed: str
+
+
+@dataclass(frozen=True)
+class LifeEvents:
+    death: str
+    dispute: str
+    transition: str
+    other: str
+
+
+@cache
+def course_statuses() -> CourseStatuses:
+    return CourseStatuses(*_enum("client", "properties", "course_status"))
+
+
+@cache
+def life_events() -> LifeEvents:
+    return LifeEvents(*_enum("inventory", "$defs", "life_event", "properties", "kind"))
+
+
+@cache
+def attendance() -> Attendance:
+    return Attendance(*terms("attendance"))
+
+
+@cache
+def areas() -> ProblemAreas:
+    return ProblemAreas(*terms("problem_area"))
 
 
 def problem_areas() -> tuple[str, ...]:
@@ -79,6 +139,12 @@ class Instrument:
     total_max: int
     bands: tuple[Band, ...]
     risk_item: int | None
+    item_maxima: tuple[int, ...] = ()
+    """Each item's own maximum, where items differ (HAM-D-17); empty when all share item_max."""
+
+    def maximum_of(self, item: int) -> int:
+        """The highest score of item `item` (1-based)."""
+        return self.item_maxima[item - 1] if self.item_maxima else self.item_max
 
     def total(self, scores: list[int]) -> int:
         return sum(scores)
@@ -101,6 +167,7 @@ def instrument(name: str) -> Instrument:
         total_max=facts["total"][1],
         bands=tuple(Band(b["max"], b["label"]) for b in facts["bands"]),
         risk_item=facts.get("risk_item"),
+        item_maxima=tuple(facts.get("item_max", ())),
     )
 
 

@@ -23,16 +23,16 @@ def invoke(runner: CliRunner, *args: str) -> tuple[int, str, str]:
 
 def test_valid_examples_pass(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(VALID)
-    code, out, err = invoke(runner, "validate", ".")
+    code, out, err = invoke(runner, "validate", "--schema-only", ".")
     assert (code, out) == (0, "")
-    assert "checked 11 files: 0 errors, 0 warnings" in err
+    assert "checked 23 files: 0 errors, 0 warnings" in err
 
 
 def test_every_invalid_example_gives_exactly_its_expected_problems(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, expected_invalid: dict[str, list[list[object]]]
 ) -> None:
     monkeypatch.chdir(INVALID)
-    code, out, _ = invoke(runner, "validate", ".", "--format", "json")
+    code, out, _ = invoke(runner, "validate", "--schema-only", ".", "--format", "json")
     assert code == 1
     found: dict[str, list[list[object]]] = {}
     for problem in json.loads(out):
@@ -48,14 +48,14 @@ def test_every_invalid_example_fails_on_its_own(
     examples.remove("expected.json")
     assert sorted(expected_invalid) == examples, "each invalid example is listed in expected.json"
     for example in examples:
-        code, out, _ = invoke(runner, "validate", example)
+        code, out, _ = invoke(runner, "validate", "--schema-only", example)
         assert code == 1, example
         assert out.startswith(f"{example}:"), example
 
 
 def test_text_format_is_path_line_col_severity_rule_message(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(INVALID)
-    code, out, _ = invoke(runner, "validate", "clients/duplicate-key/sessions/04.md")
+    code, out, _ = invoke(runner, "validate", "--schema-only", "clients/duplicate-key/sessions/04.md")
     assert code == 1
     assert out == (
         "clients/duplicate-key/sessions/04.md:8:1: error [yaml-duplicate-key] "
@@ -65,7 +65,7 @@ def test_text_format_is_path_line_col_severity_rule_message(runner: CliRunner, m
 
 def test_github_format_gives_workflow_annotations(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(INVALID)
-    code, out, _ = invoke(runner, "validate", "--format", "github", "clients/bad-enum")
+    code, out, _ = invoke(runner, "validate", "--schema-only", "--format", "github", "clients/bad-enum")
     assert code == 1
     assert out == (
         "::error file=clients/bad-enum/sessions/04.md,line=5,col=8,title=schema-enum::"
@@ -75,7 +75,7 @@ def test_github_format_gives_workflow_annotations(runner: CliRunner, monkeypatch
 
 def test_paths_are_relative_to_the_current_folder(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(INVALID / "clients" / "bad-enum")
-    code, out, _ = invoke(runner, "validate", str(INVALID / "clients" / "bad-enum"))
+    code, out, _ = invoke(runner, "validate", "--schema-only", str(INVALID / "clients" / "bad-enum"))
     assert code == 1
     assert out.startswith("sessions/04.md:5:8: ")
 
@@ -100,7 +100,7 @@ def test_root_option_names_the_repository(
     monkeypatch.chdir(tmp_path)
     code, _, err = invoke(runner, "validate", "--root", str(root))
     assert code == 0
-    assert "checked 11 files" in err
+    assert "checked 23 files" in err
 
 
 def test_private_notes_are_never_read(
@@ -146,7 +146,7 @@ def test_a_named_file_of_no_known_kind_is_a_warning(
 
 def test_the_same_file_named_twice_is_checked_once(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(INVALID)
-    code, out, _ = invoke(runner, "validate", "clients/bad-enum", "clients/bad-enum/sessions/04.md")
+    code, out, _ = invoke(runner, "validate", "--schema-only", "clients/bad-enum", "clients/bad-enum/sessions/04.md")
     assert code == 1
     assert len(out.splitlines()) == 1
 
@@ -157,7 +157,7 @@ def test_bom_and_crlf_are_accepted_and_lines_still_point_right(
     note = (INVALID / "clients/bad-enum/sessions/04.md").read_bytes().replace(b"\n", b"\r\n")
     write_tree(tmp_path, {"clients/X/sessions/04.md": b"\xef\xbb\xbf" + note})
     monkeypatch.chdir(tmp_path)
-    code, out, _ = invoke(runner, "validate", ".")
+    code, out, _ = invoke(runner, "validate", "--schema-only", ".")
     assert code == 1
     assert out.startswith("clients/X/sessions/04.md:5:8: error [schema-enum]")
 
@@ -169,7 +169,7 @@ def test_a_file_over_the_size_cap_is_refused_whole(
     padding = "x" * (1024 * 1024)
     write_tree(tmp_path, {"clients/X/sessions/05.md": note + padding})
     monkeypatch.chdir(tmp_path)
-    code, out, _ = invoke(runner, "validate", ".")
+    code, out, _ = invoke(runner, "validate", "--schema-only", ".")
     assert code == 1
     assert out == "clients/X/sessions/05.md:1:1: error [file-too-large] the file is larger than 1048576 bytes\n"
 
@@ -184,7 +184,7 @@ def test_many_files_are_checked_in_parallel_with_the_same_result(
         files[f"clients/C-{n:04d}/sessions/05.md"] = bad if n % 50 == 7 else good
     write_tree(tmp_path, files)
     monkeypatch.chdir(tmp_path)
-    code, out, err = invoke(runner, "validate", ".")
+    code, out, err = invoke(runner, "validate", "--schema-only", ".")
     assert code == 1
     assert [line.split(":")[0] for line in out.splitlines()] == [
         "clients/C-0007/sessions/05.md",
@@ -348,5 +348,5 @@ def test_copied_example_tree_keeps_expected_paths(tmp_path: Path) -> None:
     shutil.copytree(INVALID / "clients" / "bad-enum", copy / "clients" / "bad-enum")
     from ipt_notes.validation import validate_paths
 
-    report = validate_paths([copy], cwd=tmp_path)
+    report = validate_paths([copy], cwd=tmp_path, rules=False)
     assert [(p.path, p.rule) for p in report.problems] == [("elsewhere/clients/bad-enum/sessions/04.md", "schema-enum")]

@@ -187,7 +187,8 @@ def test_a_whole_course_gets_the_right_phases_numbers_and_commits(
     assert phases == ["initial"] * 3 + ["middle"] * 10 + ["termination"] * 3 + ["maintenance"]
     assert commits(repo)[:3] == ["new-session C-0042 17", "new-session C-0042 16", "new-session C-0042 15"]
     assert len(commits(repo)) == 2 + 17
-    assert validate_paths([repo]).problems == []
+    # The drafts are older than a week by now: warnings, and nothing else.
+    assert {p.rule for p in validate_paths([repo]).problems} == {"draft-unsigned"}
     assert git(repo, "status", "--porcelain") == ""
 
 
@@ -267,10 +268,25 @@ def test_a_hand_made_file_survives(
 ) -> None:
     handmade = client / "sessions" / "01.md"
     handmade.write_bytes(b"my own notes, not a note at all\n")
+    git(repo, "add", str(handmade))
+    git(repo, "commit", "-q", "--no-verify", "-m", "by hand")
     note = session(runner, repo, "2026-01-05", monkeypatch)
     assert note.name == "02.md"
     assert handmade.read_bytes() == b"my own notes, not a note at all\n"
-    assert git(repo, "status", "--porcelain").strip() == "?? clients/C-0042/sessions/01.md"
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_an_uncommitted_hand_made_note_leaves_a_gap_that_the_hook_reports(
+    client: Path, repo: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handmade = client / "sessions" / "01.md"
+    handmade.write_bytes(b"written by hand, not yet committed\n")
+    code, out, err = cli(runner, repo, "new-session", "C-0042", "--date", "2026-01-05", monkeypatch=monkeypatch)
+    assert (code, out) == (3, "")
+    assert "clients/C-0042/sessions/02.md:1:1: error [session-sequence] session 1 is missing before session 2" in err
+    assert "saved, not committed: clients/C-0042/sessions/02.md" in err
+    assert handmade.read_bytes() == b"written by hand, not yet committed\n"
+    assert (client / "sessions" / "02.md").is_file()
 
 
 def test_a_new_note_never_replaces_a_file_that_appears_first(tmp_path: Path) -> None:
@@ -530,7 +546,8 @@ def test_status_shows_each_course_at_a_glance(
     lines = out.splitlines()
     assert lines[0].split() == ["client", "session", "phase", "PHQ-9", "drafts", "errors", "warnings"]
     assert lines[1].split() == ["C-0007", "-", "-", "-", "-", "0", "0"]
-    assert lines[2].split() == ["C-0042", "2", "of", "16", "initial", "12", "moderate", "(s1)", "1,", "2", "0", "0"]
+    # Both drafts are dated long ago, so the draft-unsigned rule warns twice.
+    assert lines[2].split() == ["C-0042", "2", "of", "16", "initial", "12", "moderate", "(s1)", "1,", "2", "0", "2"]
     code, out, _ = cli(runner, client, "status", "--format", "json", monkeypatch=monkeypatch)
     import json
 
@@ -545,7 +562,7 @@ def test_status_shows_each_course_at_a_glance(
             "phq9_session": 1,
             "drafts": [1, 2],
             "errors": 0,
-            "warnings": 0,
+            "warnings": 2,
         }
     ]
 
