@@ -46,7 +46,6 @@ _REPORTED_PACKAGES = (
     "PyYAML",
     "jsonschema",
     "referencing",
-    "fastjsonschema",
     "markdown-it-py",
     "GitPython",
 )

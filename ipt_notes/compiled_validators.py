@@ -5,7 +5,16 @@ SCHEMAS_SHA256 = "f64b6b1506edddfb072db6491fbcb624b4190c29c32f9b3d8b755d5392de22
 VERSION = "2.22.3"
 from decimal import Decimal
 import re
-from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
+
+
+class JsonSchemaValueException(ValueError):
+    def __init__(self, message, value=None, name=None, definition=None, rule=None):
+        super().__init__(message)
+
+
+class JsonSchemaValuesException(ValueError):
+    pass
+
 
 
 REGEX_PATTERNS = {
