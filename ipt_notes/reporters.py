@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 
 from ipt_notes.problems import Problem
@@ -15,6 +14,8 @@ def _text(problems: Iterable[Problem]) -> str:
 
 
 def _json(problems: Iterable[Problem]) -> str:
+    import json
+
     return json.dumps([p.as_dict() for p in problems], indent=2) + "\n"
 
 

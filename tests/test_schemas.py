@@ -261,3 +261,18 @@ def test_vocabulary_hints_in_templates_match_the_schemas() -> None:
                 assert words in vocabularies, (template.name, line)
                 hints += 1
     assert hints >= 10
+
+
+def test_each_vocabulary_binding_names_its_terms() -> None:
+    from ipt_notes import vocabulary
+
+    bound = [
+        vocabulary.phases(),
+        vocabulary.statuses(),
+        vocabulary.attendance(),
+        vocabulary.areas(),
+        vocabulary.course_statuses(),
+        vocabulary.life_events(),
+    ]
+    for terms in bound:
+        assert list(terms._fields) == list(terms), type(terms).__name__
