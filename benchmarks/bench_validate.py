@@ -47,7 +47,7 @@ TARGETS = {
     "--help: ours/minimal": ("<=", 1.2),
     "--version: ours/minimal": ("<=", 1.2),
 }
-REPORTED_PACKAGES = ("ipt-notes", "typer", "click", "PyYAML", "jsonschema", "fastjsonschema", "check-jsonschema")
+REPORTED_PACKAGES = ("ipt-notes", "typer", "click", "PyYAML", "jsonschema", "check-jsonschema")
 
 
 # --- running things --------------------------------------------------------------------------

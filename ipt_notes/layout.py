@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -13,9 +14,11 @@ from ipt_notes.errors import NotesRepositoryNotFound, RefusedInput
 __all__ = [
     "CONFIG_NAME",
     "FileKind",
+    "FoundFile",
     "find_root",
     "is_valid_client_id",
     "kind_of",
+    "kind_of_parts",
     "notes_files",
 ]
 
@@ -60,7 +63,10 @@ def is_valid_client_id(client_id: str) -> bool:
 
 def kind_of(path: Path) -> FileKind | None:
     """The kind of a file from its place in the layout, or None when it is not a notes file."""
-    parts = path.parts
+    return kind_of_parts(path.parts)
+
+
+def kind_of_parts(parts: tuple[str, ...]) -> FileKind | None:
     name = parts[-1] if parts else ""
     if name == CONFIG_NAME:
         return FileKind.CONFIG
@@ -83,18 +89,45 @@ def find_root(start: Path) -> Path:
     raise NotesRepositoryNotFound(start=str(start))
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+@dataclass(frozen=True)
+class FoundFile:
+    path: Path
+    """Absolute."""
+    kind: FileKind | None
+    shown: str
+    """How the path appears in messages: relative to the current folder."""
+    named: bool
+    """Named on the command line, rather than found in a folder."""
+
+
+def _join_shown(shown: str, name: str, absolute: str | None) -> str:
+    if shown == ".":
+        return name
+    if shown.startswith("..") and absolute is not None:
+        # Outside the current folder, the shortest relative path may not pass through the walk's root.
+        return os.path.relpath(absolute)
+    return f"{shown}/{name}"
+
+
+def _scan(folder: str, parts: tuple[str, ...], shown: str) -> Iterator[FoundFile]:
     # Symbolic links are not followed: a notes tree is read as it is, never through a link.
-    for current, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.startswith("."))
-        base = Path(current)
-        for name in sorted(files):
-            candidate = base / name
-            if not candidate.is_symlink():
-                yield candidate
+    # os.scandir's entries know their type, so a tree of 10,000 notes costs no extra stat call.
+    with os.scandir(folder) as scan:
+        entries = sorted(scan, key=lambda entry: entry.name)
+    for entry in entries:
+        name = entry.name
+        if entry.is_symlink():
+            continue
+        if entry.is_dir():
+            if name not in _SKIPPED_DIRS and not name.startswith("."):
+                yield from _scan(entry.path, (*parts, name), _join_shown(shown, name, None))
+        elif entry.is_file():
+            kind = kind_of_parts((*parts, name))
+            if kind is not None:
+                yield FoundFile(Path(entry.path), kind, _join_shown(shown, name, entry.path), False)
 
 
-def notes_files(paths: list[Path]) -> Iterator[tuple[Path, FileKind | None]]:
+def notes_files(paths: list[Path], cwd: Path) -> Iterator[FoundFile]:
     """Each file named, and each notes file under each folder named, with its kind.
 
     A file named explicitly is yielded even when its kind is unknown, so that the caller can say
@@ -103,11 +136,11 @@ def notes_files(paths: list[Path]) -> Iterator[tuple[Path, FileKind | None]]:
     for path in paths:
         if path.is_dir():
             # Walk from the absolute folder so that each file's kind shows in its own path.
-            for found in _walk(path.resolve()):
-                kind = kind_of(found)
-                if kind is not None:
-                    yield found, kind
+            absolute = path.resolve()
+            yield from _scan(str(absolute), absolute.parts, os.path.relpath(absolute, cwd))
         elif path.exists():
-            yield path, kind_of(path.resolve())
+            shown = os.path.normpath(path) if not path.is_absolute() else os.path.relpath(path, cwd)
+            absolute = path.resolve()
+            yield FoundFile(absolute, kind_of(absolute), shown, True)
         else:
             raise RefusedInput(f"no such file or folder: {path}")

@@ -293,18 +293,17 @@ def validate_paths(
     cwd = Path.cwd() if cwd is None else cwd
     problems: list[Problem] = []
     loose: list[Unit] = []
-    reported: dict[Path, dict[Path, str]] = {}
+    clients: dict[Path, dict[Path, tuple[FileKind, str]]] = {}
     seen: set[Path] = set()
-    for path, kind in notes_files(list(paths)):
-        absolute = path if path.is_absolute() else path.resolve()
-        if absolute in seen:
+    walked = [path.resolve() for path in paths if path.is_dir()]
+    for found in notes_files(list(paths), cwd):
+        if found.path in seen:
             continue
-        seen.add(absolute)
-        shown = _shown(path, cwd)
-        if kind is None:
+        seen.add(found.path)
+        if found.kind is None:
             problems.append(
                 Problem(
-                    shown,
+                    found.shown,
                     1,
                     1,
                     Severity.WARNING,
@@ -312,18 +311,23 @@ def validate_paths(
                     "not a notes file by its place in the layout (clients/<ID>/...); not checked",
                 )
             )
-        elif kind is FileKind.CONFIG:
-            loose.append(Unit(files=((absolute, kind, shown),), report=frozenset({absolute})))
+        elif found.kind is FileKind.CONFIG:
+            loose.append(Unit(files=((found.path, found.kind, found.shown),), report=frozenset({found.path})))
         else:
-            reported.setdefault(_client_folder(absolute, kind), {})[absolute] = shown
+            folder = _client_folder(found.path, found.kind)
+            clients.setdefault(folder, {})[found.path] = (found.kind, found.shown)
     units = list(loose)
-    for folder, named in sorted(reported.items()):
-        files = {path: kind for path, kind in course_files(folder).items()}
-        files.update({path: kind_of(path) or FileKind.SESSION for path in named if path not in files})
+    for folder, reported in sorted(clients.items()):
+        files = dict(reported)
+        whole = any(root == folder or root in folder.parents for root in walked)
+        if rules and not whole:
+            # The course rules need every file of the client, not only those named.
+            for path, kind in course_files(folder).items():
+                files.setdefault(path, (kind, _shown(path, cwd)))
         units.append(
             Unit(
-                files=tuple((path, kind, named.get(path) or _shown(path, cwd)) for path, kind in sorted(files.items())),
-                report=frozenset(named),
+                files=tuple((path, kind, shown) for path, (kind, shown) in sorted(files.items())),
+                report=frozenset(reported),
                 folder=folder,
                 settings=settings_for(folder) if rules else None,
             )
