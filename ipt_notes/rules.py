@@ -487,11 +487,27 @@ def _client_matches_folder(ctx: RuleContext) -> Iterator[Finding]:
 @rule(
     "score-ranges",
     Severity.ERROR,
-    "Every item score is within its instrument's range, item by item (HAM-D-17 items run to 2 or 4).",
+    "Every item score is within its instrument's range, item by item (HAM-D-17 items run to 2 or 4), and any "
+    "stored total equals the sum of the items.",
 )
 def _score_ranges(ctx: RuleContext) -> Iterator[Finding]:
     for note, data in _notes(ctx.course):
-        for name, scores in (data.get("measures") or {}).items():
+        measures = data.get("measures") or {}
+        for name, stored in (measures.get("totals") or {}).items():
+            scores = measures.get(name)
+            if scores is None:
+                yield Finding(
+                    note.path, f"a total of {name} is stored but its items are not", ("measures", "totals", name)
+                )
+            elif stored != instrument(name).total(scores):
+                yield Finding(
+                    note.path,
+                    f"the stored total of {name} differs from the sum of its items",
+                    ("measures", "totals", name),
+                )
+        for name, scores in measures.items():
+            if name == "totals":
+                continue
             measure = instrument(name)
             for item, score in enumerate(scores, start=1):
                 if score > measure.maximum_of(item):

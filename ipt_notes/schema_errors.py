@@ -142,4 +142,8 @@ def describe(error: ValidationError, document: object) -> Iterator[SchemaFinding
 
         yield from describe(best_match(error.context), document)
         return
-    yield SchemaFinding(path, False, _rule_id(keyword), _message(error) + _signed_note_context(error, document))
+    message = _message(error)
+    if "propertyNames" in error.absolute_schema_path:
+        # The offending key is not named (it could be anything typed); the mapping is pointed at.
+        message = "each key here " + message
+    yield SchemaFinding(path, False, _rule_id(keyword), message + _signed_note_context(error, document))

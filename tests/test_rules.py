@@ -186,6 +186,18 @@ CASES = [
         "measures: {hamd17",
     ),
     Case(
+        "score-ranges",
+        (
+            edit(
+                "sessions/04.md",
+                "  gad7: [1, 0, 1, 1, 1, 2, 1]",
+                "  gad7: [1, 0, 1, 1, 1, 2, 1]\n  totals: {phq9: 15, gad7: 7}",
+            ),
+        ),
+        "sessions/04.md",
+        "  totals: {phq9: 15",
+    ),
+    Case(
         "draft-unsigned",
         (edit("sessions/16.md", "status: signed", "status: draft"),),
         "sessions/16.md",

@@ -52,6 +52,7 @@ SUPPORTED_KEYWORDS = {
     "anyOf",
     "if",
     "then",
+    "propertyNames",
 } | ANNOTATIONS
 NAME_MAPS = {"properties", "patternProperties", "$defs"}
 
