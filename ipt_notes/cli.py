@@ -359,6 +359,62 @@ def new_session(
         _edit_and_check(note)
 
 
+NotesArgument = Annotated[list[Path], typer.Argument(help="The notes: session notes, addenda or reviews.")]
+
+
+@app.command()
+@_exits_cleanly
+def sign(notes: NotesArgument, root: RootOption = None) -> None:
+    """Sign draft notes: check each as it will be once signed, then lock it and commit.
+
+    A note that is not valid and complete for its phase, or that breaks a course rule, is refused
+    (exit 1) with its findings, and nothing changes. Signing sets status: signed, signed_by (git's
+    author identity), signed_at and content_hash (defined in the README, so anyone can recompute
+    it), and commits through git, so commit signing applies when it is set. Prints the notes signed.
+    """
+    from ipt_notes.record import awaiting_cosignature, sign_notes
+
+    signed = sign_notes(_start(root), list(notes))
+    _print_paths(signed)
+    for note in signed:
+        if awaiting_cosignature(note):
+            _say(f"{os.path.relpath(note)} awaits co-signature by the supervisor: ipt-notes cosign")
+
+
+@app.command()
+@_exits_cleanly
+def cosign(notes: NotesArgument, root: RootOption = None) -> None:
+    """Co-sign signed notes as the supervisor named in client.yaml, and commit.
+
+    The co-signature (cosigned_by, cosigned_at) is added in lines the content hash leaves out, so
+    the clinician's signature stays valid. Git's author identity must be the supervisor's.
+    """
+    from ipt_notes.record import cosign_notes
+
+    _print_paths(cosign_notes(_start(root), list(notes)))
+
+
+@app.command()
+@_exits_cleanly
+def amend(
+    note: Annotated[Path, typer.Argument(help="The signed session note to amend.")],
+    kind: Annotated[
+        str,
+        typer.Option("--kind", help="addendum, late_entry, correction or patient_amendment."),
+    ] = "addendum",
+    root: RootOption = None,
+) -> None:
+    """Scaffold an addendum to a signed note (never edit a signed note), and commit it.
+
+    The addendum is a new file, sessions/NN.addendum-K.md, linked to the note by its path, its
+    content hash and the commit that signed it; the note stays byte for byte as it was. Write the
+    reason and the text, then sign the addendum like any note. Prints the addendum's path.
+    """
+    from ipt_notes.record import amend_note
+
+    _print_paths([amend_note(_start(root), note, kind=kind)])
+
+
 class StatusFormat(StrEnum):
     table = "table"
     json = "json"

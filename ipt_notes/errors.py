@@ -120,8 +120,8 @@ class NotesInvalid(IptNotesError):
 
     exit_code = ExitCode.FINDINGS
 
-    def __init__(self, *, what: str, problems: list[Any]) -> None:
-        super().__init__(f"{what} has problems; fix them first (ipt-notes validate lists them)")
+    def __init__(self, *, what: str, problems: list[Any], advice: str = "") -> None:
+        super().__init__(f"{what} has problems; {advice or 'fix them first (ipt-notes validate lists them)'}")
         self.problems = problems
 
 

@@ -595,6 +595,23 @@ def _deficits_with_life_events(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+@rule(
+    "cosign-pending",
+    Severity.WARNING,
+    "When client.yaml names a supervisor, every signed note awaits the supervisor's co-signature.",
+)
+def _cosign_pending(ctx: RuleContext) -> Iterator[Finding]:
+    course = ctx.course
+    if not (course.client or {}).get("supervisor"):
+        return
+    notes: list[tuple[Path, dict[str, Any] | None]] = [(note.path, note.data) for note in course.sessions]
+    notes += [(addendum.path, addendum.data) for addendum in course.addenda]
+    notes.append((course.file("review.md"), course.review))
+    for path, data in notes:
+        if data is not None and _signed(data) and "cosigned_by" not in data:
+            yield Finding(path, "signed, and awaiting the supervisor's co-signature (ipt-notes cosign)", ("status",))
+
+
 # Running them
 
 

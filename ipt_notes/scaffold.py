@@ -29,6 +29,7 @@ from ipt_notes.vocabulary import terms
 
 __all__ = [
     "InitResult",
+    "check_rendered",
     "init_notes_repository",
     "new_client",
     "new_session",
@@ -94,7 +95,7 @@ def render_template(name: str, values: dict[str, str], root: Path | None) -> str
         raise RefusedInput(f"the template {source} has a $ that starts no placeholder (write $$ for $)") from None
 
 
-def _check_rendered(text: str, kind: FileKind, shown: str) -> None:
+def check_rendered(text: str, kind: FileKind, shown: str) -> None:
     """Refuse to write a file that would not be valid: the template must produce a valid draft."""
     from ipt_notes.validation import check_bytes
 
@@ -145,7 +146,7 @@ def init_notes_repository(path: Path) -> InitResult:
                 continue
             text = render_template(template, {}, root)
             if target == CONFIG_NAME:
-                _check_rendered(text, FileKind.CONFIG, target)
+                check_rendered(text, FileKind.CONFIG, target)
             create_new(destination, text.encode("utf-8"))
             written.append(destination)
         make_private_dirs(root / "clients", stop_at=root)
@@ -197,7 +198,7 @@ def new_client(
         )
     ]
     for name, text, kind in rendered:
-        _check_rendered(text, kind, f"clients/{client_id}/{name}")
+        check_rendered(text, kind, f"clients/{client_id}/{name}")
     repository = open_repository(root)
     with repository_lock(repository.git_dir):
         repository.preflight()
@@ -311,7 +312,7 @@ def new_session(start: Path, client: str | None, *, date: str | None = None) -> 
         text = render_template(f"session-{phase}.md", values, root)
         target = sessions / f"{number:02d}.md"
         shown = f"clients/{client_id}/sessions/{target.name}"
-        _check_rendered(text, FileKind.SESSION, shown)
+        check_rendered(text, FileKind.SESSION, shown)
         make_private_dirs(sessions, stop_at=root)
         create_new(target, text.encode("utf-8"))
         commit_paths(repository, [target], f"new-session {client_id} {number}")

@@ -33,6 +33,8 @@ __all__ = [
     "check_file",
     "check_unit",
     "client_unit",
+    "settings_for",
+    "shown_path",
     "validate_paths",
     "validate_staged",
 ]
@@ -110,8 +112,26 @@ def inspect_bytes(path: Path, raw: bytes, kind: FileKind, shown: str) -> FileChe
         problem = Problem(shown, error.line, error.col, Severity.ERROR, error.rule, error.message)
         return FileCheck(path, kind, shown, [problem], None)
     if _passes_fast(kind, document.data):
-        return FileCheck(path, kind, shown, [], document)
+        return FileCheck(path, kind, shown, _signature_problems(raw, document, kind, shown), document)
     return FileCheck(path, kind, shown, _schema_problems(document, kind, shown), document)
+
+
+_SIGNED_KINDS = frozenset({FileKind.SESSION, FileKind.ADDENDUM, FileKind.REVIEW})
+
+
+def _signature_problems(raw: bytes, document: Document, kind: FileKind, shown: str) -> list[Problem]:
+    """A signed note whose content no longer matches the hash it was signed with."""
+    data = document.data
+    if kind not in _SIGNED_KINDS or not isinstance(data, dict) or "content_hash" not in data:
+        return []
+    from ipt_notes.signing import content_hash
+    from ipt_notes.vocabulary import statuses
+
+    if data.get("status") != statuses().signed or content_hash(raw) == data["content_hash"]:
+        return []
+    line, col = yaml_positions(document.yaml_text, document.line_offset).of_value(("content_hash",))
+    message = "this signed note was changed after signing (its content hash no longer matches): add an addendum"
+    return [Problem(shown, line, col, Severity.ERROR, "signed-note-changed", message)]
 
 
 def _inspect_file(path: Path, kind: FileKind, shown: str) -> FileCheck:
@@ -189,11 +209,11 @@ def check_unit(unit: Unit) -> list[Problem]:
     problems = [p for path, check in checks.items() if path in unit.report for p in check.problems]
     if unit.folder is not None and unit.settings is not None:
         shown_of = {path: shown for path, _, shown in unit.files}
-        problems.extend(_rule_problems(unit, checks, _missing_shown(unit, shown_of)))
+        problems.extend(_rule_problems(unit, checks, _missingshown_path(unit, shown_of)))
     return problems
 
 
-def _missing_shown(unit: Unit, shown_of: dict[Path, str]) -> dict[Path, str]:
+def _missingshown_path(unit: Unit, shown_of: dict[Path, str]) -> dict[Path, str]:
     """How files the course lacks are shown: beside the files it has."""
     if not unit.files:
         return shown_of
@@ -232,7 +252,7 @@ def _run(units: list[Unit], jobs: int) -> list[Problem]:
     return [problem for batch in results for problem in batch]
 
 
-def _shown(path: Path, cwd: Path) -> str:
+def shown_path(path: Path, cwd: Path) -> str:
     if not path.is_absolute():
         return os.path.normpath(path)
     return os.path.relpath(path, cwd)
@@ -270,7 +290,7 @@ def client_unit(folder: Path, cwd: Path, *, rules: bool = True) -> Unit:
     """The unit of one whole client folder on disk."""
     from ipt_notes.course import course_files
 
-    files = tuple((path, kind, _shown(path, cwd)) for path, kind in sorted(course_files(folder).items()))
+    files = tuple((path, kind, shown_path(path, cwd)) for path, kind in sorted(course_files(folder).items()))
     return Unit(
         files=files,
         report=frozenset(path for path, _, _ in files),
@@ -323,7 +343,7 @@ def validate_paths(
         if rules and not whole:
             # The course rules need every file of the client, not only those named.
             for path, kind in course_files(folder).items():
-                files.setdefault(path, (kind, _shown(path, cwd)))
+                files.setdefault(path, (kind, shown_path(path, cwd)))
         units.append(
             Unit(
                 files=tuple((path, kind, shown) for path, (kind, shown) in sorted(files.items())),
@@ -378,7 +398,7 @@ def validate_staged(
         contents = {path: blobs[str(path.relative_to(repository.work_tree))] for path in every}
         units.append(
             Unit(
-                files=tuple((path, kind, _shown(path, cwd)) for path, kind in sorted(every.items())),
+                files=tuple((path, kind, shown_path(path, cwd)) for path, kind in sorted(every.items())),
                 report=frozenset(files),
                 folder=folder,
                 settings=settings_for(folder) if folder is not None and rules else None,

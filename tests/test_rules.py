@@ -16,6 +16,7 @@ from ipt_notes.cli import app
 from ipt_notes.course import read_course
 from ipt_notes.rules import RULES, run_rules
 from ipt_notes.settings import DEFAULTS, Settings
+from ipt_notes.signing import content_hash
 from ipt_notes.validation import validate_paths
 from tests.conftest import VALID
 
@@ -198,6 +199,12 @@ CASES = [
         "  totals: {phq9: 15",
     ),
     Case(
+        "cosign-pending",
+        (edit("client.yaml", "supervisor: null", "supervisor: S-01 <s01@clinic.example>"),),
+        "review.md",
+        "status: signed",
+    ),
+    Case(
         "draft-unsigned",
         (edit("sessions/16.md", "status: signed", "status: draft"),),
         "sessions/16.md",
@@ -245,8 +252,16 @@ def course_copy(tmp_path: Path, edits: tuple[Edit, ...] = ()) -> Path:
             assert change.old in text, (change.file, change.old)
             changed = text.replace(change.old, change.new, 1)
         assert changed != text, (change.file, change.old)
-        target.write_text(changed)
+        target.write_bytes(resign(changed.encode()))
     return root
+
+
+def resign(raw: bytes) -> bytes:
+    """A signed note edited for a test is given the hash of its new content, as signing would."""
+    if not re.search(rb"^status: signed", raw, re.MULTILINE):
+        return raw
+    digest = content_hash(raw).encode()
+    return re.sub(rb"^content_hash: sha256:[0-9a-f]{64}", b"content_hash: " + digest, raw, count=1, flags=re.M)
 
 
 def line_of(path: Path, text: str | None) -> int:
