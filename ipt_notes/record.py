@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 from ipt_notes.course import addendum_notes, course_files
@@ -28,8 +29,11 @@ __all__ = ["amend_note", "awaiting_cosignature", "cosign_notes", "sign_notes"]
 
 _SIGNABLE = (FileKind.SESSION, FileKind.ADDENDUM, FileKind.REVIEW)
 
+Target = tuple[Path, FileKind, Path]
+"""A note: its absolute path, its kind and its client folder."""
 
-def _note(root: Path, path: Path) -> tuple[Path, FileKind, Path]:
+
+def _note(root: Path, path: Path) -> Target:
     """The note's absolute path, its kind and its client folder; anything else is refused."""
     absolute = path.resolve()
     if not absolute.is_file():
@@ -88,31 +92,47 @@ def _check_as_signed(folder: Path, replaced: dict[Path, tuple[bytes, list[int]]]
         )
 
 
-def sign_notes(start: Path, notes: list[Path], *, now: dt.datetime | None = None) -> list[Path]:
-    """Sign draft notes, all in one commit, after checking each as it will be once signed."""
+Rewrite = Callable[[list[Target], str, str], dict[Path, bytes]]
+"""Given the notes, git's identity and the time, the new bytes of each note (or a refusal)."""
+
+
+def _rewrite_and_commit(
+    start: Path, notes: list[Path], action: str, rewrite: Rewrite, now: dt.datetime | None
+) -> list[Path]:
+    """Under the lock: compute every note's new bytes, then write them all and make one commit."""
     root = find_root(start)
     targets = [_note(root, path) for path in notes]
     repository = open_repository(root)
     with repository_lock(repository.git_dir):
         repository.preflight()
-        signer = repository.author()
-        when = timestamp(now)
-        signed: dict[Path, bytes] = {}
-        by_client: dict[Path, dict[Path, tuple[bytes, list[int]]]] = {}
-        for path, kind, folder in targets:
-            fields = _fields(path, kind)
-            if fields.get("status") == statuses().signed:
-                raise RefusedInput(f"{_label(path, folder)} is already signed: correct it with ipt-notes amend")
-            text, origins = signed_with_origins(read_bytes(path), signer=signer, when=when)
-            signed[path] = text
-            by_client.setdefault(folder, {})[path] = (text, origins)
-        for folder, replaced in by_client.items():
-            _check_as_signed(folder, replaced)
-        for path, text in signed.items():
+        texts = rewrite(targets, repository.author(), timestamp(now))
+        for path, text in texts.items():
             replace_atomically(path, text)
         labels = ", ".join(_label(path, folder) for path, _, folder in targets)
-        commit_paths(repository, list(signed), f"sign {labels}")
-    return list(signed)
+        commit_paths(repository, list(texts), f"{action} {labels}")
+    return list(texts)
+
+
+def _signed(targets: list[Target], signer: str, when: str) -> dict[Path, bytes]:
+    by_client: dict[Path, dict[Path, tuple[bytes, list[int]]]] = {}
+    for path, kind, folder in targets:
+        if _fields(path, kind).get("status") == statuses().signed:
+            raise RefusedInput(f"{_label(path, folder)} is already signed: correct it with ipt-notes amend")
+        by_client.setdefault(folder, {})[path] = signed_with_origins(read_bytes(path), signer=signer, when=when)
+    for folder, replaced in by_client.items():
+        _check_as_signed(folder, replaced)
+    return {path: text for replaced in by_client.values() for path, (text, _) in replaced.items()}
+
+
+def sign_notes(start: Path, notes: list[Path], *, now: dt.datetime | None = None) -> list[Path]:
+    """Sign draft notes, all in one commit, after checking each as it will be once signed."""
+    return _rewrite_and_commit(start, notes, "sign", _signed, now)
+
+
+def _supervisor(folder: Path) -> str | None:
+    client = read_document(folder / "client.yaml", front_matter=False).data
+    supervisor = client.get("supervisor") if isinstance(client, dict) else None
+    return supervisor if isinstance(supervisor, str) and supervisor else None
 
 
 def awaiting_cosignature(note: Path) -> bool:
@@ -121,45 +141,33 @@ def awaiting_cosignature(note: Path) -> bool:
     if kind not in _SIGNABLE:
         return False
     folder = note.parent.parent if kind is not FileKind.REVIEW else note.parent
-    client = read_document(folder / "client.yaml", front_matter=False).data
-    supervisor = client.get("supervisor") if isinstance(client, dict) else None
-    return bool(supervisor) and "cosigned_by" not in _fields(note, kind)
+    return _supervisor(folder) is not None and "cosigned_by" not in _fields(note, kind)
+
+
+def _cosigned(targets: list[Target], cosigner: str, when: str) -> dict[Path, bytes]:
+    texts = {}
+    for path, kind, folder in targets:
+        fields = _fields(path, kind)
+        label = _label(path, folder)
+        supervisor = _supervisor(folder)
+        if fields.get("status") != statuses().signed:
+            raise RefusedInput(f"{label} is not signed yet: it is co-signed after the clinician signs it")
+        if "cosigned_by" in fields:
+            raise RefusedInput(f"{label} is already co-signed")
+        if supervisor is None:
+            raise RefusedInput(f"{label}: client.yaml names no supervisor, so there is no co-signature to give")
+        if supervisor != cosigner:
+            raise RefusedInput(f"{label}: only the supervisor named in client.yaml co-signs (git's identity is not)")
+        raw = read_bytes(path)
+        if content_hash(raw) != fields.get("content_hash"):
+            raise RefusedInput(f"{label} was changed after signing: it cannot be co-signed")
+        texts[path] = add_cosignature(raw, cosigner=cosigner, when=when)
+    return texts
 
 
 def cosign_notes(start: Path, notes: list[Path], *, now: dt.datetime | None = None) -> list[Path]:
     """Add the supervisor's co-signature to signed notes, in one commit."""
-    root = find_root(start)
-    targets = [_note(root, path) for path in notes]
-    repository = open_repository(root)
-    with repository_lock(repository.git_dir):
-        repository.preflight()
-        cosigner = repository.author()
-        when = timestamp(now)
-        cosigned: dict[Path, bytes] = {}
-        for path, kind, folder in targets:
-            fields = _fields(path, kind)
-            client = read_document(folder / "client.yaml", front_matter=False).data
-            supervisor = client.get("supervisor") if isinstance(client, dict) else None
-            label = _label(path, folder)
-            if fields.get("status") != statuses().signed:
-                raise RefusedInput(f"{label} is not signed yet: it is co-signed after the clinician signs it")
-            if "cosigned_by" in fields:
-                raise RefusedInput(f"{label} is already co-signed")
-            if not supervisor:
-                raise RefusedInput(f"{label}: client.yaml names no supervisor, so there is no co-signature to give")
-            if supervisor != cosigner:
-                raise RefusedInput(
-                    f"{label}: only the supervisor named in client.yaml co-signs (git's identity is not)"
-                )
-            raw = read_bytes(path)
-            if content_hash(raw) != fields.get("content_hash"):
-                raise RefusedInput(f"{label} was changed after signing: it cannot be co-signed")
-            cosigned[path] = add_cosignature(raw, cosigner=cosigner, when=when)
-        for path, text in cosigned.items():
-            replace_atomically(path, text)
-        labels = ", ".join(_label(path, folder) for path, _, folder in targets)
-        commit_paths(repository, list(cosigned), f"cosign {labels}")
-    return list(cosigned)
+    return _rewrite_and_commit(start, notes, "cosign", _cosigned, now)
 
 
 def _signing_commit(repository: Repository, path: Path) -> str:

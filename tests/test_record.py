@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from ipt_notes.cli import app
 from ipt_notes.loader import read_document
+from ipt_notes.schemas import load_schema
 from ipt_notes.signing import content_hash
 from tests.conftest import GIT_ENV
 
@@ -41,16 +42,7 @@ def complete(path: Path, homework: str = "Call F once this week.") -> None:
     text = text.replace("suicidal_ideation: null", "suicidal_ideation: none")
     text = text.replace("measures: {}", "measures: {phq9: [1, 1, 1, 1, 1, 1, 1, 1, 0]}")
     text = text.replace("  assigned: null", f"  assigned: {homework}")
-    for task in (
-        "symptoms_reviewed",
-        "diagnosis_discussed",
-        "sick_role_given",
-        "medication_evaluated",
-        "inventory_reviewed",
-        "problem_area_discussed",
-        "formulation_agreed",
-        "contract_agreed",
-    ):
+    for task in load_schema("session")["$defs"]["initial_tasks"]["properties"]:
         text = text.replace(f"  {task}: null", f"  {task}: true")
     path.write_text(text)
 
