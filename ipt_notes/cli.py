@@ -467,6 +467,92 @@ def status(
         typer.echo(_status_table(rows))
 
 
+@app.command()
+@_exits_cleanly
+def verify(
+    clients: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[CLIENT]...", help="Client IDs. Default: every client.", show_default=False),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="text (path:line:col: ...), json, or github annotations."),
+    ] = OutputFormat.text,
+    remote: Annotated[
+        str | None,
+        typer.Option("--remote", help="Also check that what this git remote holds is an ancestor of HEAD."),
+    ] = None,
+    require_signed_commits: Annotated[
+        bool,
+        typer.Option(
+            "--require-signed-commits",
+            help="Also check that every commit (since verify.signed_commits_since in ipt-notes.yaml) is signed.",
+        ),
+    ] = False,
+    root: RootOption = None,
+) -> None:
+    """Audit the history: signed notes unchanged since signing, addenda linked, objects sound.
+
+    Walks the history once along the first-parent chain and reports, naming the file and the
+    commit: a signed note changed or deleted after signing, a hash that did not match at signing,
+    an addendum that does not resolve, what git fsck --full --strict finds, and a commit dated
+    before its parent. Exit status 1 on any finding. The README says what this does not prove.
+    """
+    from ipt_notes.audit import verify as audit
+    from ipt_notes.git import open_repository
+    from ipt_notes.layout import find_root
+    from ipt_notes.reporters import report
+    from ipt_notes.settings import load_settings
+
+    base = find_root(_start(root))
+    settings = load_settings(base)
+    repository = open_repository(base)
+    problems = audit(
+        repository,
+        list(clients or []),
+        remote=remote,
+        require_signed_commits=require_signed_commits,
+        signed_since=settings.signed_commits_since,
+    )
+    sys.stdout.write(report(problems, output_format.value))
+    _say(f"verified: {len(problems)} findings")
+    if problems:
+        raise typer.Exit(int(ExitCode.FINDINGS))
+
+
+@app.command("log")
+@_exits_cleanly
+def audit_log(
+    client: Annotated[str, typer.Argument(help="The client's ID.")],
+    session: Annotated[int | None, typer.Argument(help="Only this session's note and addenda.")] = None,
+    output_format: Annotated[
+        StatusFormat, typer.Option("--format", "-f", help="table for people, json for scripts.")
+    ] = StatusFormat.table,
+    root: RootOption = None,
+) -> None:
+    """The audit trail of a client's record from git: commit, author, date, action, signature.
+
+    Never note content: the action is ipt-notes' own commit message (IDs and numbers), and a
+    commit made by hand is shown by the names of the files it touched, not by its message. The
+    signature column is git's verdict: G good, N none, B bad, U/X/Y/R/E as git defines them.
+    """
+    import json
+
+    from ipt_notes.audit import audit_log as trail
+    from ipt_notes.git import open_repository
+    from ipt_notes.layout import find_root
+
+    base = find_root(_start(root))
+    entries = trail(open_repository(base), client, session)
+    if output_format is StatusFormat.json:
+        typer.echo(json.dumps([entry.as_dict() for entry in entries], indent=2))
+        return
+    rows = [("commit", "date", "author", "signature", "action")]
+    rows += [(e.commit, e.date, e.author, e.signature, e.action) for e in entries]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    typer.echo("\n".join("  ".join([*(row[i].ljust(widths[i]) for i in range(4)), row[4]]) for row in rows))
+
+
 def main() -> None:
     """The console script: run the app; an unexpected failure gets one line, not a traceback."""
     try:

@@ -125,23 +125,31 @@ class Repository:
 
     def staged_blobs(self, paths: Sequence[str]) -> dict[str, bytes]:
         """The staged content of each path, read in one `git cat-file --batch`."""
-        if not paths:
+        contents = self.object_contents([f":{p}" for p in paths])
+        return {spec[1:]: data for spec, data in contents.items()}
+
+    def object_contents(self, specs: Sequence[str]) -> dict[str, bytes]:
+        """The contents of objects named by id or `rev:path`, read in one `git cat-file --batch`.
+
+        Names that git cannot resolve are left out.
+        """
+        if not specs:
             return {}
-        request = "".join(f":{p}\n" for p in paths).encode("utf-8", "surrogateescape")
+        request = "".join(f"{spec}\n" for spec in specs).encode("utf-8", "surrogateescape")
         out = self.git("cat-file", "--batch", input_data=request).stdout
-        blobs: dict[str, bytes] = {}
+        contents: dict[str, bytes] = {}
         position = 0
-        for path in paths:
+        for spec in specs:
             header_end = out.index(b"\n", position)
             header = out[position:header_end].split()
-            if len(header) < 3 or header[-1] == b"missing":
+            if len(header) < 3 or header[-1] in (b"missing", b"ambiguous"):
                 position = header_end + 1
                 continue
             size = int(header[2])
             start = header_end + 1
-            blobs[path] = out[start : start + size]
+            contents[spec] = out[start : start + size]
             position = start + size + 1
-        return blobs
+        return contents
 
 
 def open_repository(path: Path) -> Repository:

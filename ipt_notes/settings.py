@@ -24,6 +24,7 @@ class Settings:
     termination_sessions: int = 3
     clinician: str | None = None
     rules: dict[str, Any] = field(default_factory=dict)
+    signed_commits_since: str | None = None
 
     def rule_option(self, rule: str, option: str, default: int) -> int:
         """A rule's numeric option (e.g. measure-cadence's `every`), or its default."""
@@ -54,4 +55,5 @@ def load_settings(root: Path) -> Settings:
         termination_sessions=phases.get("termination_sessions", DEFAULTS.termination_sessions),
         clinician=data.get("clinician"),
         rules=dict(data.get("rules") or {}),
+        signed_commits_since=(data.get("verify") or {}).get("signed_commits_since"),
     )
