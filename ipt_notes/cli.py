@@ -553,6 +553,43 @@ def audit_log(
     typer.echo("\n".join("  ".join([*(row[i].ljust(widths[i]) for i in range(4)), row[4]]) for row in rows))
 
 
+@app.command("add-backup")
+@_exits_cleanly
+def add_backup(
+    path: Annotated[Path, typer.Argument(help="A new folder for the backup (a second disk, a share, a mount).")],
+    name: Annotated[str, typer.Option("--name", help="The git remote's name.")] = "backup",
+    root: RootOption = None,
+) -> None:
+    """Create a backup repository that refuses history rewrites, add it as a remote, and push.
+
+    The backup is a bare git repository that refuses non-fast-forward pushes and branch
+    deletions, checks every object it receives, and prunes nothing. For a git server, make the
+    same settings there (see the README) and add it with git remote add.
+    """
+    from ipt_notes.backup import add_backup as create
+
+    result = create(_start(root), path, name=name)
+    typer.echo(str(path))
+    _say(f"{result.remote} holds {result.branch} at {result.commit[:12]}")
+
+
+@app.command()
+@_exits_cleanly
+def push(
+    remote: Annotated[str, typer.Argument(help="The git remote.")] = "backup",
+    root: RootOption = None,
+) -> None:
+    """Push the current branch, then confirm that the remote holds exactly this commit.
+
+    A remote set up by add-backup refuses a history that was rewritten here (exit 3).
+    """
+    from ipt_notes.backup import push as send
+
+    result = send(_start(root), remote)
+    typer.echo(result.commit)
+    _say(f"{result.remote} holds {result.branch} at {result.commit[:12]}")
+
+
 def main() -> None:
     """The console script: run the app; an unexpected failure gets one line, not a traceback."""
     try:

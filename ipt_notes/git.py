@@ -27,6 +27,7 @@ __all__ = [
     "git_available",
     "init_repository",
     "open_repository",
+    "run_git",
 ]
 
 # Never let git guess an identity from the host name: a record must name its author.
@@ -37,9 +38,10 @@ def git_available() -> bool:
     return shutil.which("git") is not None
 
 
-def _run(
+def run_git(
     args: Sequence[str], *, cwd: Path, check: bool = True, input_data: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:
+    """Run git in `cwd`; a failure raises GitProblem naming the git command, not its output."""
     if not git_available():
         raise GitProblem("git is not installed or not on PATH; install git and try again")
     result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, input=input_data, check=False)
@@ -58,7 +60,7 @@ class Repository:
     def git(
         self, *args: str, check: bool = True, input_data: bytes | None = None
     ) -> subprocess.CompletedProcess[bytes]:
-        return _run(args, cwd=self.work_tree, check=check, input_data=input_data)
+        return run_git(args, cwd=self.work_tree, check=check, input_data=input_data)
 
     def git_path(self, name: str) -> Path:
         """A path inside the git folder, as git resolves it (hooks honour core.hooksPath)."""
@@ -154,7 +156,7 @@ class Repository:
 
 def open_repository(path: Path) -> Repository:
     """The git repository whose work tree holds `path`."""
-    result = _run(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd=path, check=False)
+    result = run_git(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd=path, check=False)
     if result.returncode != 0:
         raise GitProblem(f"not a git repository: {path} (run 'ipt-notes init' there)")
     top, git_dir = result.stdout.decode().splitlines()[:2]
@@ -165,7 +167,7 @@ def init_repository(path: Path) -> tuple[Repository, bool]:
     """Adopt the repository at `path`, or create one; says whether it was created."""
     if (path / ".git").exists():
         return open_repository(path), False
-    _run(["init", "-q", str(path)], cwd=path)
+    run_git(["init", "-q", str(path)], cwd=path)
     return open_repository(path), True
 
 

@@ -185,3 +185,46 @@ def test_verify_refuses_an_unsafe_client_id(repo: Path, runner: CliRunner, monke
     code, _, err = cli(runner, repo, monkeypatch, "verify", "../other")
     assert code == 2
     assert "pseudonymous code" in err
+
+
+def test_the_backup_refuses_a_rewritten_history_and_verify_reports_it(
+    repo: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    backup = tmp_path / "backup.git"
+    code, out, err = cli(runner, repo, monkeypatch, "add-backup", str(backup))
+    assert (code, out) == (0, f"{backup}\n"), err
+    for key in ("receive.denyNonFastForwards", "receive.denyDeletes", "receive.fsckObjects"):
+        assert git(backup, "config", "--get", key).strip() == "true"
+    head = git(repo, "rev-parse", "HEAD").strip()
+    branch = git(repo, "symbolic-ref", "--short", "HEAD").strip()
+    assert git(backup, "rev-parse", branch).strip() == head
+    assert cli(runner, repo, monkeypatch, "push")[1] == head + "\n"
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "a different history")
+    forced = subprocess.run(
+        ["git", "push", "--force", "backup", f"HEAD:{branch}"], cwd=repo, capture_output=True, text=True
+    )
+    assert forced.returncode != 0
+    deleted = subprocess.run(["git", "push", "backup", f":{branch}"], cwd=repo, capture_output=True, text=True)
+    assert deleted.returncode != 0
+    assert git(backup, "rev-parse", branch).strip() == head
+    code, out, err = cli(runner, repo, monkeypatch, "push")
+    assert (code, out) == (3, "")
+    assert "refused the push" in err
+    code, problems = verify(runner, repo, monkeypatch, "--remote", "backup")
+    assert code == 1
+    assert rules(problems) == ["verify-remote"]
+
+
+def test_add_backup_refuses_a_folder_in_use_and_push_an_unknown_remote(
+    repo: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "file").write_text("x")
+    code, _, err = cli(runner, repo, monkeypatch, "add-backup", str(used))
+    assert code == 2
+    assert "not empty" in err
+    code, _, err = cli(runner, repo, monkeypatch, "push", "nowhere")
+    assert code == 2
+    assert "no git remote named nowhere" in err
