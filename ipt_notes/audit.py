@@ -29,13 +29,11 @@ from ipt_notes.git import Repository
 from ipt_notes.layout import FileKind, is_valid_client_id, kind_of_parts
 from ipt_notes.loader import parse_document
 from ipt_notes.problems import Problem, Severity
-from ipt_notes.signing import content_hash
+from ipt_notes.signing import content_hash, is_signed, without_cosignature
 
 __all__ = ["Change", "Commit", "LogEntry", "audit_log", "history", "verify"]
 
 _SIGNABLE = frozenset({FileKind.SESSION, FileKind.ADDENDUM, FileKind.REVIEW})
-_COSIGNATURE = re.compile(rb"(?:cosigned_by|cosigned_at):[^\n]*\n")
-_SIGNED = re.compile(rb"^status:[ \t]*signed[ \t]*\r?$", re.MULTILINE)
 _ACTION = re.compile(r"(?:init|new-client|new-session|sign|cosign|amend)(?: [A-Za-z0-9_, -]*)?")
 _NULL = "0" * 40
 
@@ -81,10 +79,6 @@ def history(repository: Repository, paths: Sequence[str], *, signatures: bool = 
 
 def _signable(path: str) -> bool:
     return kind_of_parts(tuple(path.split("/"))) in _SIGNABLE
-
-
-def _without_cosignature(raw: bytes) -> bytes:
-    return _COSIGNATURE.sub(b"", raw.replace(b"\r\n", b"\n"))
 
 
 def _fields(raw: bytes) -> dict[str, object]:
@@ -136,7 +130,7 @@ def _notes_history(repository: Repository, commits: list[Commit]) -> Iterator[Pr
                     del signed[change.path]
                     continue
                 raw = blobs.get(change.new, b"")
-                if _without_cosignature(raw) != _without_cosignature(before.raw):
+                if without_cosignature(raw) != without_cosignature(before.raw):
                     # The note as signed stays the reference for later commits and for its addenda.
                     yield _finding(
                         change.path,
@@ -147,7 +141,7 @@ def _notes_history(repository: Repository, commits: list[Commit]) -> Iterator[Pr
                     signed[change.path] = _Signed(change.new, before.commit, raw)
                 continue
             raw = blobs.get(change.new, b"")
-            if change.status != "D" and _SIGNED.search(raw):
+            if change.status != "D" and is_signed(raw):
                 recorded = _fields(raw).get("content_hash")
                 if recorded != content_hash(raw):
                     yield _finding(

@@ -56,6 +56,7 @@ class Repository:
 
     work_tree: Path
     git_dir: Path
+    object_format: str = "sha1"
 
     def git(
         self, *args: str, check: bool = True, input_data: bytes | None = None
@@ -120,6 +121,20 @@ class Repository:
         out = self.git("diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR", "--no-renames").stdout
         return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
+    def head_blobs(self, folders: Sequence[Path]) -> dict[Path, str]:
+        """The blob id of every file under `folders` at HEAD; empty before the first commit."""
+        relative = [str(folder.relative_to(self.work_tree)) for folder in folders]
+        listed = self.git("ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *relative, check=False)
+        if listed.returncode != 0:
+            return {}
+        blobs = {}
+        for entry in listed.stdout.decode("utf-8", "surrogateescape").split("\0"):
+            meta, _, name = entry.partition("\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1] == "blob":
+                blobs[self.work_tree / name] = parts[2]
+        return blobs
+
     def indexed_paths(self, prefix: str) -> list[str]:
         """Every path the index holds under a folder, relative to the work tree."""
         out = self.git("ls-files", "-z", "--cached", "--", prefix).stdout
@@ -156,11 +171,13 @@ class Repository:
 
 def open_repository(path: Path) -> Repository:
     """The git repository whose work tree holds `path`."""
-    result = run_git(["rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd=path, check=False)
+    result = run_git(
+        ["rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-object-format"], cwd=path, check=False
+    )
     if result.returncode != 0:
         raise GitProblem(f"not a git repository: {path} (run 'ipt-notes init' there)")
-    top, git_dir = result.stdout.decode().splitlines()[:2]
-    return Repository(work_tree=Path(top), git_dir=Path(git_dir))
+    top, git_dir, object_format = result.stdout.decode().splitlines()[:3]
+    return Repository(work_tree=Path(top), git_dir=Path(git_dir), object_format=object_format)
 
 
 def init_repository(path: Path) -> tuple[Repository, bool]:

@@ -23,7 +23,16 @@ import re
 
 from ipt_notes.errors import RefusedInput
 
-__all__ = ["HASH_EXCLUDED", "add_cosignature", "content_hash", "sign_text", "signed_with_origins", "timestamp"]
+__all__ = [
+    "HASH_EXCLUDED",
+    "add_cosignature",
+    "content_hash",
+    "is_signed",
+    "sign_text",
+    "signed_with_origins",
+    "timestamp",
+    "without_cosignature",
+]
 
 HASH_EXCLUDED = ("content_hash", "cosigned_by", "cosigned_at")
 _EXCLUDED = re.compile(rb"(?:" + b"|".join(key.encode() for key in HASH_EXCLUDED) + rb"):")
@@ -41,6 +50,20 @@ def _front_matter_end(lines: list[bytes]) -> int:
         if _FENCE.match(lines[index]):
             return index
     raise RefusedInput("the note's front matter is never closed")
+
+
+_COSIGNATURE_LINE = re.compile(rb"(?:cosigned_by|cosigned_at):[^\n]*\n")
+_SIGNED_STATUS = re.compile(rb"^status:[ \t]*signed[ \t]*\r?$", re.MULTILINE)
+
+
+def without_cosignature(raw: bytes) -> bytes:
+    """The note as its signer signed it: a later co-signature is the one change a signed note may have."""
+    return _COSIGNATURE_LINE.sub(b"", raw.replace(b"\r\n", b"\n"))
+
+
+def is_signed(raw: bytes) -> bool:
+    """Whether a version of a note says it is signed (a quick look, before any parsing)."""
+    return _SIGNED_STATUS.search(raw) is not None
 
 
 def content_hash(raw: bytes) -> str:

@@ -11,6 +11,7 @@ and one per loose file (the practice settings). Large runs are spread over the m
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -167,6 +168,45 @@ class Unit:
     folder: Path | None = None
     settings: Settings | None = None
     contents: dict[Path, bytes] | None = None
+    baseline: Baseline | None = None
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The blob of each note at HEAD, to compare signed notes with the versions committed."""
+
+    work_tree: Path
+    blobs: dict[Path, str]
+    object_format: str
+
+
+def _blob_id(raw: bytes, object_format: str) -> str:
+    # git's object id of a blob: the hash of "blob <size>\0" and the bytes.
+    digest = hashlib.sha256 if object_format == "sha256" else hashlib.sha1
+    return digest(b"blob %d\0" % len(raw) + raw).hexdigest()
+
+
+def _against_head(baseline: Baseline, check: FileCheck, raw: bytes) -> list[Problem]:
+    """A signed note that differs from its signed version at HEAD, even with a hash made to match."""
+    from ipt_notes.git import run_git
+    from ipt_notes.signing import is_signed, without_cosignature
+
+    head = baseline.blobs.get(check.path)
+    if (
+        head is None
+        or check.kind not in _SIGNED_KINDS
+        or not is_signed(raw)
+        or _blob_id(raw, baseline.object_format) == head
+    ):
+        return []
+    committed = run_git(["cat-file", "blob", head], cwd=baseline.work_tree).stdout
+    if not is_signed(committed) or without_cosignature(committed) == without_cosignature(raw):
+        return []
+    assert check.document is not None
+    positions = yaml_positions(check.document.yaml_text, check.document.line_offset)
+    line, col = positions.of_value(("content_hash",))
+    message = "this signed note differs from the version committed at HEAD: add an addendum instead"
+    return [Problem(check.shown, line, col, Severity.ERROR, "signed-note-changed", message)]
 
 
 def _rule_problems(unit: Unit, checks: dict[Path, FileCheck], cwd_shown: dict[Path, str]) -> list[Problem]:
@@ -202,18 +242,23 @@ def check_unit(unit: Unit) -> list[Problem]:
     """The problems of one unit: its reported files' schema problems, then its course rules."""
     checks: dict[Path, FileCheck] = {}
     for path, kind, shown in unit.files:
-        if unit.contents is not None:
-            checks[path] = inspect_bytes(path, unit.contents[path], kind, shown)
-        else:
-            checks[path] = _inspect_file(path, kind, shown)
+        try:
+            raw = unit.contents[path] if unit.contents is not None else read_bytes(path)
+        except LoadError as error:
+            problem = Problem(shown, error.line, error.col, Severity.ERROR, error.rule, error.message)
+            checks[path] = FileCheck(path, kind, shown, [problem], None)
+            continue
+        check = checks[path] = inspect_bytes(path, raw, kind, shown)
+        if unit.baseline is not None and check.valid and path in unit.report:
+            check.problems.extend(_against_head(unit.baseline, check, raw))
     problems = [p for path, check in checks.items() if path in unit.report for p in check.problems]
     if unit.folder is not None and unit.settings is not None:
         shown_of = {path: shown for path, _, shown in unit.files}
-        problems.extend(_rule_problems(unit, checks, _missingshown_path(unit, shown_of)))
+        problems.extend(_rule_problems(unit, checks, _missing_shown_path(unit, shown_of)))
     return problems
 
 
-def _missingshown_path(unit: Unit, shown_of: dict[Path, str]) -> dict[Path, str]:
+def _missing_shown_path(unit: Unit, shown_of: dict[Path, str]) -> dict[Path, str]:
     """How files the course lacks are shown: beside the files it has."""
     if not unit.files:
         return shown_of
@@ -261,6 +306,27 @@ def shown_path(path: Path, cwd: Path) -> str:
 def _client_folder(path: Path, kind: FileKind) -> Path:
     absolute = path if path.is_absolute() else path.resolve()
     return absolute.parent.parent if kind in (FileKind.SESSION, FileKind.ADDENDUM) else absolute.parent
+
+
+def _baselines(folders: Sequence[Path]) -> dict[Path, Baseline]:
+    """HEAD's blobs for client folders in git repositories (none for folders outside git)."""
+    from ipt_notes.errors import GitProblem
+    from ipt_notes.git import open_repository
+
+    by_root: dict[Path, list[Path]] = {}
+    for folder in folders:
+        by_root.setdefault(folder.parent.parent, []).append(folder)
+    baselines: dict[Path, Baseline] = {}
+    for root, members in by_root.items():
+        if not any((place / ".git").exists() for place in (root, *root.parents)):
+            continue
+        try:
+            repository = open_repository(root)
+        except GitProblem:
+            continue
+        baseline = Baseline(repository.work_tree, repository.head_blobs(members), repository.object_format)
+        baselines.update({folder: baseline for folder in members})
+    return baselines
 
 
 _settings_cache: dict[Path, Settings] = {}
@@ -337,6 +403,7 @@ def validate_paths(
             folder = _client_folder(found.path, found.kind)
             clients.setdefault(folder, {})[found.path] = (found.kind, found.shown)
     units = list(loose)
+    baselines = _baselines(list(clients))
     for folder, reported in sorted(clients.items()):
         files = dict(reported)
         whole = any(root == folder or root in folder.parents for root in walked)
@@ -350,6 +417,7 @@ def validate_paths(
                 report=frozenset(reported),
                 folder=folder,
                 settings=settings_for(folder) if rules else None,
+                baseline=baselines.get(folder),
             )
         )
     problems.extend(_run(units, _cores() if jobs is None else jobs))
@@ -396,6 +464,9 @@ def validate_staged(
                     every[absolute] = kind
         blobs = repository.staged_blobs([str(p.relative_to(repository.work_tree)) for p in every])
         contents = {path: blobs[str(path.relative_to(repository.work_tree))] for path in every}
+        baseline = None
+        if folder is not None:
+            baseline = Baseline(repository.work_tree, repository.head_blobs([folder]), repository.object_format)
         units.append(
             Unit(
                 files=tuple((path, kind, shown_path(path, cwd)) for path, kind in sorted(every.items())),
@@ -403,6 +474,7 @@ def validate_staged(
                 folder=folder,
                 settings=settings_for(folder) if folder is not None and rules else None,
                 contents=contents,
+                baseline=baseline,
             )
         )
     problems = sorted(_check_units(units))

@@ -263,3 +263,25 @@ def test_signing_commits_are_signed_when_git_is_set_to_sign(
         git(repo, "config", name, value)
     assert cli(runner, repo, monkeypatch, "sign", NOTE)[0] == 0
     assert git(repo, "log", "-1", "--format=%G? %s") == "G sign C-0042 1\n"
+
+
+def test_a_signed_note_edited_with_its_hash_recomputed_is_caught_against_head(
+    repo: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_rules import resign
+
+    assert cli(runner, repo, monkeypatch, "sign", NOTE)[0] == 0
+    note = repo / NOTE
+    note.write_bytes(resign(note.read_bytes().replace(b"techniques: [psychoeducation]", b"techniques: [role_play]")))
+    hash_line = next(i for i, text in enumerate(note.read_text().splitlines(), 1) if text.startswith("content_hash"))
+    code, out, _ = cli(runner, repo, monkeypatch, "validate", NOTE)
+    assert code == 1
+    assert out.startswith(
+        f"{NOTE}:{hash_line}:15: error [signed-note-changed] this signed note differs from the version"
+    )
+    git(repo, "add", NOTE)
+    code, out, _ = cli(runner, repo, monkeypatch, "validate", "--staged")
+    assert code == 1
+    assert "[signed-note-changed]" in out
+    committed = subprocess.run(["git", "commit", "-qm", "edit"], cwd=repo, capture_output=True, text=True)
+    assert committed.returncode != 0
