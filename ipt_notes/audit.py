@@ -224,10 +224,14 @@ def verify(
     signed_since: str | None = None,
 ) -> list[Problem]:
     """Every finding of the audit, in the order of the checks."""
-    paths = _client_paths(clients)
-    commits = history(repository, paths, signatures=False)
-    problems = list(_notes_history(repository, commits))
+    prefixes = tuple(path + "/" for path in _client_paths(clients))
+    # One walk of the history serves every check; changes outside the clients asked for are dropped.
     everything = history(repository, [], signatures=require_signed_commits)
+    notes = [
+        Commit(c.sha, c.parents, c.time, c.signature, [x for x in c.changes if x.path.startswith(prefixes)])
+        for c in everything
+    ]
+    problems = list(_notes_history(repository, notes))
     problems += list(_dates(everything))
     problems += list(_fsck(repository))
     if remote is not None:
