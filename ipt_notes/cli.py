@@ -592,6 +592,10 @@ def push(
 
 def main() -> None:
     """The console script: run the app; an unexpected failure gets one line, not a traceback."""
+    if sys.argv[1:] == ["--version"]:
+        # Shell tools ask for the version often; it needs none of the commands Typer would build.
+        typer.echo(_versions())
+        return
     try:
         app()
     except Exception as error:

@@ -58,6 +58,13 @@ def test_version_and_usage_errors_as_a_process(tmp_path: Path) -> None:
     version = run("--version", cwd=tmp_path)
     assert version.returncode == 0
     assert version.stdout.startswith("ipt-notes ")
+    through_typer = subprocess.run(
+        [sys.executable, "-c", "from ipt_notes.cli import app; app(['--version'])"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert through_typer.stdout == version.stdout
     usage = run("validate", "--format", "yaml", cwd=tmp_path)
     assert usage.returncode == 2
     assert usage.stdout == ""
