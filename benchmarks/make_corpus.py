@@ -24,7 +24,14 @@ With --front-matter-dir DIR, the YAML of every file is also written on its own, 
 validator such as check-jsonschema can read the same data `ipt-notes validate` checks. For a
 Markdown note that is its front matter only.
 
-Only the standard library is used, so any Python 3.11+ can run it.
+Every signed file (session note, addendum, review) carries its real content hash, and every
+addendum the real hash of the note it amends, as `ipt-notes validate` and `ipt-notes verify`
+check them; the hash is computed by ipt-notes itself (`ipt_notes.signing.content_hash`), so it
+has one definition. The addendum's `amends.commit` is a placeholder: a commit id only means
+something in a history, which bench_verify.py builds and fills in. Apart from ipt_notes.signing,
+only the standard library is used. Run it with the interpreter of a virtual environment that
+has ipt-notes installed; from a source tree it falls back to the ipt_notes package next to
+this folder.
 """
 
 from __future__ import annotations
@@ -39,6 +46,12 @@ import re
 import shutil
 import sys
 from pathlib import Path
+
+try:
+    from ipt_notes.signing import content_hash
+except ImportError:  # not installed: the source tree this script sits in
+    sys.path.append(str(Path(__file__).resolve().parent.parent))
+    from ipt_notes.signing import content_hash
 
 __all__ = ["KINDS", "export_front_matter", "kind_of", "write_corpus"]
 
@@ -548,8 +561,20 @@ class Writer:
 # ---------------------------------------------------------------------------------------------
 
 
-def _sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+# Written first, then replaced by the real hash: the same length, so the note's size is final.
+_HASH_PLACEHOLDER = "sha256:" + "0" * 64
+
+
+def signed_markdown(front_matter: dict[str, object], body: str) -> str:
+    """A signed Markdown note with its real content hash, set in `front_matter["content_hash"]` too.
+
+    The hash leaves out the `content_hash:` line itself, so the note is rendered with a
+    placeholder, hashed, and rendered again with the hash in its place.
+    """
+    front_matter["content_hash"] = _HASH_PLACEHOLDER
+    draft = markdown_note(front_matter, body)
+    front_matter["content_hash"] = content_hash(draft.encode("utf-8"))
+    return markdown_note(front_matter, body)
 
 
 def _scores(rng: random.Random, items: int, level: float) -> Flow:
@@ -892,9 +917,9 @@ class Client:
             sections[index] = (head, f"{text} {sentence}", pool, area)
         body = render(sections).rstrip("\n") + "\n"
         if "content_hash" in fm:
-            digest = _sha256_hex(body)
-            fm["content_hash"] = f"sha256:{digest}"
-            self.hashes[n] = fm["content_hash"]  # type: ignore[assignment]
+            text = signed_markdown(fm, body)
+            self.hashes[n] = str(fm["content_hash"])
+            return text
         return markdown_note(fm, body)
 
     # -- the other files ---------------------------------------------------------------------
@@ -1060,7 +1085,7 @@ class Client:
             "status": "signed",
             "signed_by": self.clinician,
             "signed_at": _signed_at(rng, day),
-            "content_hash": f"sha256:{_sha256_hex(body)}",
+            "content_hash": _HASH_PLACEHOLDER,  # the real one is set once the rest is written
             "presenting_problem": self.fill(AREA_STORIES[self.primary]["problem"], self.primary) + ".",
             "problem_areas": [
                 {"area": a, "goals_outcome": rng.choice(["met", "met", "partly_met", "not_met"])} for a in self.areas
@@ -1071,7 +1096,7 @@ class Client:
         }
         if decision == "referral":
             fm["maintenance"] = {"decision": decision, "referred_to": "Community psychology service"}
-        return markdown_note(fm, body)
+        return signed_markdown(fm, body)
 
     def addendum_md(self) -> tuple[str, str] | None:
         """An addendum to one signed, attended note, for about one client in ten."""
@@ -1099,9 +1124,9 @@ class Client:
             "status": "signed",
             "signed_by": self.clinician,
             "signed_at": _signed_at(rng, day),
-            "content_hash": f"sha256:{_sha256_hex(body)}",
+            "content_hash": _HASH_PLACEHOLDER,
         }
-        return f"{n:02d}.addendum-1.md", markdown_note(fm, body)
+        return f"{n:02d}.addendum-1.md", signed_markdown(fm, body)
 
 
 def _wrap(text: str, width: int = 100) -> str:

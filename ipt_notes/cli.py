@@ -538,9 +538,9 @@ def audit_log(
     """
     import json
 
-    from ipt_notes.audit import audit_log as trail
     from ipt_notes.git import open_repository
     from ipt_notes.layout import find_root
+    from ipt_notes.trail import audit_log as trail
 
     base = find_root(_start(root))
     entries = trail(open_repository(base), client, session)

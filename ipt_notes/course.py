@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ipt_notes.errors import LoadError, RefusedInput
-from ipt_notes.layout import FileKind, is_valid_client_id
+from ipt_notes.layout import FileKind, require_client_id
 from ipt_notes.loader import read_document
 from ipt_notes.settings import Settings
 from ipt_notes.vocabulary import phases
@@ -155,11 +155,7 @@ def find_client(root: Path, client: str | None, cwd: Path) -> tuple[str, Path]:
             client_id = resolved.name
         else:
             client_id = client
-    if not is_valid_client_id(client_id):
-        raise RefusedInput(
-            "a client ID is a pseudonymous code: a letter or digit, then up to 39 letters, digits, _ or -"
-        )
-    folder = clients / client_id
+    folder = clients / require_client_id(client_id)
     if folder.is_symlink() or not folder.is_dir():
         raise RefusedInput(f"no client {client_id} in this notes repository (ipt-notes new-client {client_id})")
     return client_id, folder

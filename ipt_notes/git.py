@@ -63,6 +63,12 @@ class Repository:
     ) -> subprocess.CompletedProcess[bytes]:
         return run_git(args, cwd=self.work_tree, check=check, input_data=input_data)
 
+    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
+        """Start git in the background; the caller collects it with communicate()."""
+        if not git_available():
+            raise GitProblem("git is not installed or not on PATH; install git and try again")
+        return subprocess.Popen(["git", *args], cwd=self.work_tree, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
     def git_path(self, name: str) -> Path:
         """A path inside the git folder, as git resolves it (hooks honour core.hooksPath)."""
         out = self.git("rev-parse", "--git-path", name).stdout.decode().strip()

@@ -12,6 +12,7 @@ from pathlib import Path
 from ipt_notes.errors import NotesRepositoryNotFound, RefusedInput
 
 __all__ = [
+    "CLIENT_ID_RULE",
     "CONFIG_NAME",
     "FileKind",
     "FoundFile",
@@ -20,6 +21,7 @@ __all__ = [
     "kind_of",
     "kind_of_parts",
     "notes_files",
+    "require_client_id",
 ]
 
 CONFIG_NAME = "ipt-notes.yaml"
@@ -59,6 +61,16 @@ _CLIENT_FILES = {
 
 def is_valid_client_id(client_id: str) -> bool:
     return _CLIENT_ID.match(client_id) is not None
+
+
+CLIENT_ID_RULE = "a client ID is a pseudonymous code: a letter or digit, then up to 39 letters, digits, _ or -"
+
+
+def require_client_id(client_id: str) -> str:
+    """The ID, when it is a safe pseudonymous code; anything else is refused before any file is touched."""
+    if not is_valid_client_id(client_id):
+        raise RefusedInput(CLIENT_ID_RULE)
+    return client_id
 
 
 def kind_of(path: Path) -> FileKind | None:

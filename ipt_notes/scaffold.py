@@ -20,7 +20,7 @@ from ipt_notes.course import Course, find_client, phase_for, read_course
 from ipt_notes.errors import NotesInvalid, RefusedInput, UnsafeClientId
 from ipt_notes.files import create_new, make_private_dirs
 from ipt_notes.git import Repository, commit_paths, init_repository, open_repository
-from ipt_notes.layout import CONFIG_NAME, FileKind, find_root, is_valid_client_id
+from ipt_notes.layout import CLIENT_ID_RULE, CONFIG_NAME, FileKind, find_root, is_valid_client_id
 from ipt_notes.lock import repository_lock
 from ipt_notes.problems import Severity
 from ipt_notes.resources import templates_dir
@@ -160,9 +160,7 @@ def init_notes_repository(path: Path) -> InitResult:
 
 def _check_new_client_id(root: Path, client_id: str) -> None:
     if not is_valid_client_id(client_id):
-        raise UnsafeClientId(
-            reason="a client ID is a pseudonymous code: a letter or digit, then up to 39 letters, digits, _ or -"
-        )
+        raise UnsafeClientId(reason=CLIENT_ID_RULE)
     clients = root / "clients"
     if clients.is_symlink():
         raise UnsafeClientId(reason="clients/ is a symbolic link; ipt-notes writes only into real folders")
