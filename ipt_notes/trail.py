@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from ipt_notes.git import Repository
 from ipt_notes.layout import require_client_id
@@ -24,13 +24,7 @@ class LogEntry:
     """git's verdict on the commit's signature: G good, B bad, N none, U/X/Y/R/E as git defines."""
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            "commit": self.commit,
-            "author": self.author,
-            "date": self.date,
-            "action": self.action,
-            "signature": self.signature,
-        }
+        return asdict(self)
 
 
 def audit_log(repository: Repository, client: str, session: int | None = None) -> list[LogEntry]:
