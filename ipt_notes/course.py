@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ipt_notes.errors import LoadError, RefusedInput
 from ipt_notes.layout import FileKind, require_client_id
@@ -39,25 +38,23 @@ _SESSION_FILE = re.compile(r"([0-9]{2,3})\.md\Z")
 _ADDENDUM_FILE = re.compile(r"([0-9]{2,3})\.addendum-([1-9][0-9]*)\.md\Z")
 
 
-@dataclass(frozen=True)
-class SessionNote:
+class SessionNote(NamedTuple):
     number: int
     path: Path
     data: dict[str, Any] | None
     """The front matter, or None when the note cannot be read as a note."""
 
 
-@dataclass(frozen=True)
-class AddendumNote:
+class AddendumNote(NamedTuple):
     session: int
     """The number in the addendum's file name: the session note it is filed with."""
-    index: int
+    number: int
+    """K in NN.addendum-K.md."""
     path: Path
     data: dict[str, Any] | None
 
 
-@dataclass(frozen=True)
-class Course:
+class Course(NamedTuple):
     client_id: str
     folder: Path
     planned: int | None
@@ -94,7 +91,7 @@ class Course:
 
     def last_scored(self, measure: str, before: int | None = None) -> SessionNote | None:
         """The latest note, before session `before` if given, that scores `measure`."""
-        for note in reversed(self.sessions):
+        for note in self.sessions[::-1]:
             if before is not None and note.number >= before:
                 continue
             measures = (note.data or {}).get("measures")
@@ -213,7 +210,7 @@ def build_course(folder: Path, fields: Mapping[Path, dict[str, Any] | None]) -> 
         formulation=formulation,
         inventory=fields.get(folder / "inventory.yaml"),
         review=fields.get(folder / "review.md"),
-        addenda=tuple(sorted(addenda, key=lambda a: (a.session, a.index))),
+        addenda=tuple(sorted(addenda, key=lambda a: (a.session, a.number))),
         present=frozenset(fields),
     )
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 from ipt_notes.errors import NotesRepositoryNotFound, RefusedInput
 
@@ -101,8 +101,7 @@ def find_root(start: Path) -> Path:
     raise NotesRepositoryNotFound(start=str(start))
 
 
-@dataclass(frozen=True)
-class FoundFile:
+class FoundFile(NamedTuple):
     path: Path
     """Absolute."""
     kind: FileKind | None

@@ -9,7 +9,6 @@ Corrections are addenda: new files linked to the signed note by its path, hash a
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -80,7 +79,7 @@ def _check_as_signed(folder: Path, replaced: dict[Path, tuple[bytes, list[int]]]
     )
     origins = {shown_path(path, Path.cwd()): lines for path, (_, lines) in replaced.items()}
     problems = [
-        dataclasses.replace(p, line=origins[p.path][p.line - 1]) if p.path in origins else p
+        p._replace(line=origins[p.path][p.line - 1]) if p.path in origins else p
         for p in check_unit(unit)
         if p.severity is Severity.ERROR
     ]

@@ -17,9 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ipt_notes.course import Course, SessionNote
 from ipt_notes.loader import NodePath
@@ -39,8 +38,7 @@ from ipt_notes.vocabulary import (
 __all__ = ["RULES", "Finding", "Rule", "RuleContext", "run_rules"]
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """Where a rule is broken and what it expects."""
 
     path: Path
@@ -51,12 +49,11 @@ class Finding:
     """Point at the key that holds the node rather than at its value."""
 
 
-@dataclass(frozen=True)
-class RuleContext:
+class RuleContext(NamedTuple):
     course: Course
     settings: Settings
     today: dt.date
-    options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any]
 
     def option(self, name: str, default: int) -> int:
         value = self.options.get(name, default)
@@ -66,13 +63,12 @@ class RuleContext:
 Check = Callable[[RuleContext], Iterator[Finding]]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     id: str
     severity: Severity
     rationale: str
     check: Check
-    options: dict[str, int] = field(default_factory=dict)
+    options: dict[str, int]
     """Each option's default."""
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from ipt_notes.errors import LoadError, NotesInvalid
 from ipt_notes.layout import CONFIG_NAME, FileKind, kind_of, notes_files
@@ -154,8 +154,7 @@ def check_file(path: Path, kind: FileKind, shown: str | None = None) -> list[Pro
     return _inspect_file(path, kind, str(path) if shown is None else shown).problems
 
 
-@dataclass(frozen=True)
-class Unit:
+class Unit(NamedTuple):
     """One piece of work: a client folder's files and course, or one loose file.
 
     `report` holds the files whose problems are reported; the other files are read only for the
@@ -171,8 +170,7 @@ class Unit:
     baseline: Baseline | None = None
 
 
-@dataclass(frozen=True)
-class Baseline:
+class Baseline(NamedTuple):
     """The blob of each note at HEAD, to compare signed notes with the versions committed."""
 
     work_tree: Path

@@ -7,7 +7,6 @@ named tuples: cheaper to define than dataclasses on every start.)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -118,14 +117,12 @@ def problem_areas() -> tuple[str, ...]:
     return terms("problem_area")
 
 
-@dataclass(frozen=True)
-class Band:
+class Band(NamedTuple):
     max: int
     label: str
 
 
-@dataclass(frozen=True)
-class Instrument:
+class Instrument(NamedTuple):
     """What ipt-notes knows of a measure: its items, its total range, its bands and its risk item."""
 
     name: str
