@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import typer.main
 
 from ipt_notes import __version__
 from ipt_notes.errors import ExitCode, IptNotesError, RefusedInput
@@ -25,19 +26,26 @@ __all__ = ["app", "main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-app = typer.Typer(
-    name="ipt-notes",
-    help=(
-        "Session notes for Interpersonal Psychotherapy (IPT), kept as YAML and Markdown in git, "
-        "checked against JSON Schemas and IPT's rules.\n\n"
-        "Exit status: 0 success; 1 the notes have findings; 2 usage error or refused input; "
-        "3 the environment stopped the operation."
-    ),
-    no_args_is_help=True,
-    add_completion=True,
-    # Tracebacks with local variables could show note content: never print them.
-    pretty_exceptions_enable=False,
+_HELP = (
+    "Session notes for Interpersonal Psychotherapy (IPT), kept as YAML and Markdown in git, "
+    "checked against JSON Schemas and IPT's rules.\n\n"
+    "Exit status: 0 success; 1 the notes have findings; 2 usage error or refused input; "
+    "3 the environment stopped the operation."
 )
+
+
+def _new_app() -> typer.Typer:
+    return typer.Typer(
+        name="ipt-notes",
+        help=_HELP,
+        no_args_is_help=True,
+        add_completion=True,
+        # Tracebacks with local variables could show note content: never print them.
+        pretty_exceptions_enable=False,
+    )
+
+
+app = _new_app()
 
 # Packages whose versions help a bug report, by distribution name.
 _REPORTED_PACKAGES = (
@@ -590,6 +598,28 @@ def push(
     _say(f"{result.remote} holds {result.branch} at {result.commit[:12]}")
 
 
+def _app_for(argv: list[str]) -> typer.Typer:
+    """The app, holding only the command asked for when there is one.
+
+    Typer builds every command's parameters on each run, about 8 ms for all of them: a cost the
+    pre-commit hook would pay on every commit for commands it never runs. The command itself,
+    its parsing and its help are the same objects as in the full app.
+    """
+    if argv and not argv[0].startswith("-"):
+        chosen = [info for info in app.registered_commands if _command_name(info) == argv[0]]
+        if chosen:
+            single = _new_app()
+            single.registered_callback = app.registered_callback
+            single.registered_commands = chosen
+            return single
+    return app
+
+
+def _command_name(info: Any) -> str:
+    name: str = info.name or typer.main.get_command_name(info.callback.__name__)
+    return name
+
+
 def main() -> None:
     """The console script: run the app; an unexpected failure gets one line, not a traceback."""
     if sys.argv[1:] == ["--version"]:
@@ -597,7 +627,7 @@ def main() -> None:
         typer.echo(_versions())
         return
     try:
-        app()
+        _app_for(sys.argv[1:])()
     except Exception as error:
         if os.environ.get("IPT_NOTES_DEBUG"):
             raise

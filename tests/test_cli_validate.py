@@ -350,3 +350,24 @@ def test_copied_example_tree_keeps_expected_paths(tmp_path: Path) -> None:
 
     report = validate_paths([copy], cwd=tmp_path, rules=False)
     assert [(p.path, p.rule) for p in report.problems] == [("elsewhere/clients/bad-enum/sessions/04.md", "schema-enum")]
+
+
+def test_the_console_script_builds_only_the_command_asked_for_with_the_same_behaviour(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from ipt_notes import cli
+
+    for info in app.registered_commands:
+        name = cli._command_name(info)
+        single = cli._app_for([name, "--help"])
+        assert [cli._command_name(i) for i in single.registered_commands] == [name]
+        monkeypatch.setattr(sys, "argv", ["ipt-notes", name, "--help"])
+        with pytest.raises(SystemExit):
+            cli.main()
+        through_main = capsys.readouterr().out
+        expected = CliRunner().invoke(app, [name, "--help"], prog_name="ipt-notes", catch_exceptions=False).stdout
+        assert through_main == expected, name
+    assert cli._app_for(["--help"]) is app
+    assert cli._app_for(["no-such-command"]) is app
