@@ -69,3 +69,20 @@ def notes_repo(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return make
+
+
+def enable_ssh_signing(repo: Path, folder: Path) -> None:
+    """Have git sign every commit in `repo` with a new SSH key, trusted for the test author."""
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen is not installed")
+    key = folder / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    allowed = folder / "allowed_signers"
+    allowed.write_text(f"{GIT_ENV['GIT_AUTHOR_EMAIL']} {(folder / 'key.pub').read_text()}")
+    for name, value in (
+        ("gpg.format", "ssh"),
+        ("user.signingkey", str(key)),
+        ("commit.gpgsign", "true"),
+        ("gpg.ssh.allowedSignersFile", str(allowed)),
+    ):
+        subprocess.run(["git", "-C", str(repo), "config", name, value], check=True)

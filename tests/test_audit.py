@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import GIT_ENV
+from tests.conftest import GIT_ENV, enable_ssh_signing
 from tests.test_record import NOTE, cli, complete, git
 
 CANARY = "CANARY-3c77"
@@ -134,19 +133,7 @@ def test_a_rewritten_history_is_found_against_the_remote(
 
 
 def test_require_signed_commits(repo: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    if shutil.which("ssh-keygen") is None:
-        pytest.skip("ssh-keygen is not installed")
-    key = tmp_path / "key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    allowed = tmp_path / "allowed_signers"
-    allowed.write_text(f"{GIT_ENV['GIT_AUTHOR_EMAIL']} {(tmp_path / 'key.pub').read_text()}")
-    for name, value in (
-        ("gpg.format", "ssh"),
-        ("user.signingkey", str(key)),
-        ("commit.gpgsign", "true"),
-        ("gpg.ssh.allowedSignersFile", str(allowed)),
-    ):
-        git(repo, "config", name, value)
+    enable_ssh_signing(repo, tmp_path)
     assert cli(runner, repo, monkeypatch, "new-session", "C-0042", "--date", "2026-01-12")[0] == 0
     start = git(repo, "rev-parse", "HEAD").strip()
     config = repo / "ipt-notes.yaml"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from ipt_notes.cli import app
 from ipt_notes.loader import read_document
 from ipt_notes.schemas import load_schema
 from ipt_notes.signing import content_hash
-from tests.conftest import GIT_ENV
+from tests.conftest import GIT_ENV, enable_ssh_signing
 
 CANARY = "CANARY-91b4"
 NOTE = "clients/C-0042/sessions/01.md"
@@ -248,19 +247,7 @@ def test_no_output_or_commit_message_carries_note_content(
 def test_signing_commits_are_signed_when_git_is_set_to_sign(
     repo: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    if shutil.which("ssh-keygen") is None:
-        pytest.skip("ssh-keygen is not installed")
-    key = tmp_path / "key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    allowed = tmp_path / "allowed_signers"
-    allowed.write_text(f"{GIT_ENV['GIT_AUTHOR_EMAIL']} {(tmp_path / 'key.pub').read_text()}")
-    for name, value in (
-        ("gpg.format", "ssh"),
-        ("user.signingkey", str(key)),
-        ("commit.gpgsign", "true"),
-        ("gpg.ssh.allowedSignersFile", str(allowed)),
-    ):
-        git(repo, "config", name, value)
+    enable_ssh_signing(repo, tmp_path)
     assert cli(runner, repo, monkeypatch, "sign", NOTE)[0] == 0
     assert git(repo, "log", "-1", "--format=%G? %s") == "G sign C-0042 1\n"
 
