@@ -47,6 +47,11 @@ import shutil
 import sys
 from pathlib import Path
 
+_SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+INITIAL_TASKS: tuple[str, ...] = tuple(
+    json.loads((_SCHEMAS / "session.schema.json").read_text())["$defs"]["initial_tasks"]["properties"]
+)
+
 try:
     from ipt_notes.signing import content_hash
 except ImportError:  # not installed: the source tree this script sits in
@@ -769,37 +774,10 @@ class Client:
         return sig
 
     def _initial_tasks(self, n: int, signed: bool) -> dict[str, object]:
-        done = {
-            1: ("symptoms_reviewed", "diagnosis_discussed", "sick_role_given", "medication_evaluated"),
-            2: (
-                "symptoms_reviewed",
-                "diagnosis_discussed",
-                "sick_role_given",
-                "medication_evaluated",
-                "inventory_reviewed",
-                "problem_area_discussed",
-            ),
-            3: (
-                "symptoms_reviewed",
-                "diagnosis_discussed",
-                "sick_role_given",
-                "medication_evaluated",
-                "inventory_reviewed",
-                "problem_area_discussed",
-                "formulation_agreed",
-                "contract_agreed",
-            ),
-        }[n]
-        names = (
-            "symptoms_reviewed",
-            "diagnosis_discussed",
-            "sick_role_given",
-            "medication_evaluated",
-            "inventory_reviewed",
-            "problem_area_discussed",
-            "formulation_agreed",
-            "contract_agreed",
-        )
+        # The tasks come from the session schema, in its order; by session 1, 2 and 3 the first
+        # 4, 6 and all 8 of them are done.
+        names = INITIAL_TASKS
+        done = names[: {1: 4, 2: 6}.get(n, len(names))]
         if signed:
             return {name: name in done for name in names}
         return {name: (True if name in done and self.rng.random() < 0.5 else None) for name in names}

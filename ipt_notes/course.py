@@ -57,10 +57,6 @@ class AddendumNote(NamedTuple):
 class Course(NamedTuple):
     client_id: str
     folder: Path
-    planned: int | None
-    """Sessions in the contract, after any amendment; None while there is no readable contract."""
-    problem_areas: tuple[str, ...]
-    """The formulation's problem areas, the primary one first."""
     sessions: tuple[SessionNote, ...]
     client: dict[str, Any] | None
     formulation: dict[str, Any] | None
@@ -69,6 +65,16 @@ class Course(NamedTuple):
     addenda: tuple[AddendumNote, ...] = ()
     present: frozenset[Path] = frozenset()
     """Every file the course has, readable or not."""
+
+    @property
+    def planned(self) -> int | None:
+        """Sessions in the contract, after any amendment; None while there is no readable contract."""
+        return _planned(self.client)
+
+    @property
+    def problem_areas(self) -> tuple[str, ...]:
+        """The formulation's problem areas, the primary one first."""
+        return _problem_areas(self.formulation)
 
     def file(self, name: str) -> Path:
         return self.folder / name
@@ -203,8 +209,6 @@ def build_course(folder: Path, fields: Mapping[Path, dict[str, Any] | None]) -> 
     return Course(
         client_id=folder.name,
         folder=folder,
-        planned=_planned(client),
-        problem_areas=_problem_areas(formulation),
         sessions=tuple(sorted(notes, key=lambda note: note.number)),
         client=client,
         formulation=formulation,

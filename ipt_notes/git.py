@@ -75,8 +75,11 @@ class Repository:
         path = Path(out)
         return path if path.is_absolute() else self.work_tree / path
 
-    def preflight(self) -> None:
-        """Refuse, in one sentence each, the states in which a command must not commit."""
+    def preflight(self) -> str:
+        """Refuse, in one sentence each, the states in which a command must not commit.
+
+        Returns the author identity git will record, which the preflight had to establish anyway.
+        """
         head = self.git("symbolic-ref", "-q", "HEAD", check=False)
         if head.returncode != 0:
             raise GitProblem(
@@ -96,7 +99,7 @@ class Repository:
                 f"git's index is locked ({self.git_dir / 'index.lock'}): another git command is running, or one "
                 "crashed; if none is running, delete that file"
             )
-        self.author()
+        return self.author()
 
     def _index_unlocked(self, wait_seconds: float = 2.0) -> bool:
         """Whether git's index lock is free; a lock another git command holds is given time to go."""

@@ -103,8 +103,7 @@ def _rewrite_and_commit(
     targets = [_note(root, path) for path in notes]
     repository = open_repository(root)
     with repository_lock(repository.git_dir):
-        repository.preflight()
-        texts = rewrite(targets, repository.author(), timestamp(now))
+        texts = rewrite(targets, repository.preflight(), timestamp(now))
         for path, text in texts.items():
             replace_atomically(path, text)
         labels = ", ".join(_label(path, folder) for path, _, folder in targets)
@@ -191,7 +190,7 @@ def amend_note(start: Path, note: Path, *, kind: str = "addendum", today: dt.dat
         raise RefusedInput(f"{note} is not a session note: addenda amend session notes")
     repository = open_repository(root)
     with repository_lock(repository.git_dir):
-        repository.preflight()
+        author = repository.preflight()
         fields = _fields(path, note_kind)
         label = _label(path, folder)
         if fields.get("status") != statuses().signed:
@@ -211,7 +210,7 @@ def amend_note(start: Path, note: Path, *, kind: str = "addendum", today: dt.dat
             "note": f"sessions/{path.name}",
             "content_hash": digest,
             "commit": commit,
-            "author": yaml_scalar(repository.author()),
+            "author": yaml_scalar(author),
             "date": (today or dt.date.today()).isoformat(),
         }
         text = render_template("addendum.md", values, root)

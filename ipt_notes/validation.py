@@ -327,27 +327,30 @@ def _baselines(folders: Sequence[Path]) -> dict[Path, Baseline]:
     return baselines
 
 
-_settings_cache: dict[Path, Settings] = {}
+_settings_cache: dict[tuple[Path, int, int], Settings] = {}
 
 
 def settings_for(folder: Path) -> Settings:
     """The practice settings that govern a client folder (the defaults outside a notes repository).
 
     Settings with errors of their own fall back to the defaults; `validate` reports those errors
-    where it checks ipt-notes.yaml.
+    where it checks ipt-notes.yaml. Read settings are kept for the file's size and modification
+    time, so a long-lived process sees an edited file.
     """
     from ipt_notes.settings import load_settings
 
     root = folder.parent.parent
-    if root not in _settings_cache:
-        settings = DEFAULTS
-        if (root / CONFIG_NAME).is_file():
-            try:
-                settings = load_settings(root)
-            except NotesInvalid:
-                settings = DEFAULTS
-        _settings_cache[root] = settings
-    return _settings_cache[root]
+    try:
+        stat = (root / CONFIG_NAME).stat()
+    except OSError:
+        return DEFAULTS
+    key = (root, stat.st_mtime_ns, stat.st_size)
+    if key not in _settings_cache:
+        try:
+            _settings_cache[key] = load_settings(root)
+        except NotesInvalid:
+            _settings_cache[key] = DEFAULTS
+    return _settings_cache[key]
 
 
 def client_unit(folder: Path, cwd: Path, *, rules: bool = True) -> Unit:

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import GIT_ENV, enable_ssh_signing
-from tests.test_record import NOTE, cli, complete, git
+from tests.test_record import NOTE, cli, course_with_one_note, git
 
 CANARY = "CANARY-3c77"
 
@@ -19,12 +19,7 @@ CANARY = "CANARY-3c77"
 @pytest.fixture
 def repo(tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A notes repository whose first session is signed and amended by an addendum."""
-    assert cli(runner, tmp_path, monkeypatch, "init", "notes")[0] == 0
-    root = tmp_path / "notes"
-    assert cli(runner, root, monkeypatch, "new-client", "C-0042", "--start", "2026-01-05")[0] == 0
-    assert cli(runner, root, monkeypatch, "new-session", "C-0042", "--date", "2026-01-05")[0] == 0
-    complete(root / NOTE, homework=CANARY)
-    git(root, "commit", "-q", "-am", "session 1 written")
+    root = course_with_one_note(tmp_path, runner, monkeypatch, homework=CANARY)
     assert cli(runner, root, monkeypatch, "sign", NOTE)[0] == 0
     assert cli(runner, root, monkeypatch, "amend", NOTE)[0] == 0
     return root
@@ -215,3 +210,14 @@ def test_add_backup_refuses_a_folder_in_use_and_push_an_unknown_remote(
     code, _, err = cli(runner, repo, monkeypatch, "push", "nowhere")
     assert code == 2
     assert "no git remote named nowhere" in err
+
+
+def test_verify_refuses_an_unknown_remote_and_log_an_unsafe_id(
+    repo: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = cli(runner, repo, monkeypatch, "verify", "--remote", "nowhere")
+    assert (code, out) == (2, "")
+    assert "the remote nowhere cannot be read" in err
+    code, out, err = cli(runner, repo, monkeypatch, "log", "../C-0042")
+    assert (code, out) == (2, "")
+    assert "pseudonymous code" in err

@@ -46,15 +46,22 @@ def complete(path: Path, homework: str = "Call F once this week.") -> None:
     path.write_text(text)
 
 
-@pytest.fixture
-def repo(tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> Path:
+def course_with_one_note(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch, homework: str = "Call F once this week."
+) -> Path:
+    """A notes repository with client C-0042 and its first session written, committed as a draft."""
     assert cli(runner, tmp_path, monkeypatch, "init", "notes")[0] == 0
     root = tmp_path / "notes"
     assert cli(runner, root, monkeypatch, "new-client", "C-0042", "--start", "2026-01-05")[0] == 0
     assert cli(runner, root, monkeypatch, "new-session", "C-0042", "--date", "2026-01-05")[0] == 0
-    complete(root / NOTE)
+    complete(root / NOTE, homework=homework)
     git(root, "commit", "-q", "-am", "session 1 written")
     return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return course_with_one_note(tmp_path, runner, monkeypatch)
 
 
 def test_sign_refuses_an_incomplete_note_at_its_lines_and_changes_nothing(
@@ -272,3 +279,15 @@ def test_a_signed_note_edited_with_its_hash_recomputed_is_caught_against_head(
     assert "[signed-note-changed]" in out
     committed = subprocess.run(["git", "commit", "-qm", "edit"], cwd=repo, capture_output=True, text=True)
     assert committed.returncode != 0
+
+
+def test_cosign_refuses_a_draft_and_a_client_without_supervisor(
+    repo: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = cli(runner, repo, monkeypatch, "cosign", NOTE)
+    assert code == 2
+    assert "not signed yet" in err
+    assert cli(runner, repo, monkeypatch, "sign", NOTE)[0] == 0
+    code, _, err = cli(runner, repo, monkeypatch, "cosign", NOTE)
+    assert code == 2
+    assert "names no supervisor" in err

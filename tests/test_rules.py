@@ -387,3 +387,10 @@ def test_every_rule_is_documented_with_its_severity_and_rationale() -> None:
 def test_rules_read_defaults_without_a_notes_repository() -> None:
     course = read_course(VALID / COURSE)
     assert list(run_rules(course, DEFAULTS, today=dt.date(2025, 4, 20))) == []
+
+
+def test_an_edited_settings_file_is_read_again(tmp_path: Path) -> None:
+    root = course_copy(tmp_path, (edit("sessions/07.md", "date: 2025-02-08", "date: 2025-02-01"),))
+    assert "same-day-sessions" in {p.rule for p in validate_paths([root], cwd=root).problems}
+    configure(root, "  same-day-sessions: false\n  x-padding: true\n")
+    assert "same-day-sessions" not in {p.rule for p in validate_paths([root], cwd=root).problems}
