@@ -2,28 +2,35 @@
 """How long `ipt-notes new-session` takes, commit included, against a bare `git add` + `git commit`.
 
     /tmp/bench-venv/bin/python benchmarks/bench_new_session.py [--venv /tmp/bench-venv] [--clients 500]
-        [--seed 1] [--repeats 15] [--repo DIR] [--json-out FILE]
+        [--small 20] [--seed 1] [--repeats 15] [--practices DIR] [--json-out FILE]
 
-In a notes repository of N clients x 16 session notes (make_corpus.py, committed in one commit,
-packed by `git gc`, then adopted by `ipt-notes init`), it times whole processes, wall clock, in
-rotating order:
+Two practices of make_corpus.py (--git), a small one of --small clients and a large one of
+--clients clients. Each client is a git repository of its own, as `ipt-notes new-client` makes
+it (its git settings and its pre-commit hook), with the history of a 16-session course: every
+note drafted, signed and committed. Each round takes the next client of the practice and times,
+whole processes, wall clock, in an order that rotates from round to round:
 
-ours        `ipt-notes new-session C-XXXX --date D`: read the course, write the next note, check
-            it, and commit it through the git command line (one commit).
-floor       `git add -- NOTE` then `git commit -q -m MSG -- NOTE`, two processes, for a note of
-            the same size at a notes path (the file is written untimed before).
+ours        `ipt-notes new-session C-XXXX --date D`, run at the top of the practice: read the
+            course, write the next note, check it, and commit it through the git command line
+            (one commit in the client's repository).
+floor       inside the client's repository, `git add -- sessions/NN.md` then `git commit -q -m
+            MSG -- sessions/NN.md`, two processes, for a copy of a note new-session wrote,
+            relabelled for this client and session (the file is written untimed before).
 no hook     the floor again with `git -c core.hooksPath=/dev/null commit`: git alone.
 
-The pre-commit hook that `ipt-notes init` installs (`python -m ipt_notes validate --staged`) is in
-place for ours and for the floor, and checks the one staged note in both. The ratio ours/floor is
-what the target is set on (<= 3). Then one traced run of each (GIT_TRACE2_EVENT) splits the time
-between ipt-notes' own work, each git process and the hook, and one run under `python -X
-importtime` lists the imports that cost most. See benchmarks/README.md.
+The pre-commit hook that `new-client` installs (`python -m ipt_notes validate --staged`) runs for
+ours and for the floor, and checks the one staged note and its course in both. The ratio
+ours/floor is what the target is set on (<= 1.7) in each practice; ours in the large practice
+against ours in the small one says what the size of the practice costs (it should cost nothing
+now that each client is a repository of its own). Then, in the small practice, one traced run
+of each (GIT_TRACE2_EVENT) splits the time between ipt-notes' own work, each git process and the
+hook, and one run under `python -X importtime` lists the imports that cost most. See
+benchmarks/README.md.
 
-Every run adds a commit, so the repository changes as it goes: each run of ours takes the next
-client of the first half of the clients, each run of the floor the next client of the second half,
-and every note is dated the day after the latest note of its client. Only the standard library
-is used here.
+Every run adds a commit, so the practices change as the benchmark goes: each round is for
+another client, whose course grows from 16 notes to 19 (ours, the floor and the floor without
+the hook each add one), every note dated the day after the latest note of its client. Only the
+standard library is used here.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,97 +57,32 @@ import common  # noqa: E402
 import make_corpus  # noqa: E402
 from common import BenchError, Measure, Ratio  # noqa: E402
 
-TARGET = 3.0
-# Every command runs with this identity and without the user's or the system's git settings, so
-# that the figures do not depend on who runs the benchmark.
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "T-01",
-    "GIT_AUTHOR_EMAIL": "t01@clinic.example",
-    "GIT_COMMITTER_NAME": "T-01",
-    "GIT_COMMITTER_EMAIL": "t01@clinic.example",
-    "GIT_CONFIG_GLOBAL": "/dev/null",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+TARGET = 1.7
 HOOK_COMMAND = "-m ipt_notes validate --staged"
 PACKAGES = ("ipt-notes", "typer", "click", "PyYAML")
+PRACTICES = ("small", "large")
 _SESSION_FILE = re.compile(r"([0-9]{2,3})\.md\Z")
 _DATE_LINE = re.compile(r"^date: ([0-9]{4}-[0-9]{2}-[0-9]{2})\b", re.MULTILINE)
 
 
-# --- running things --------------------------------------------------------------------------
+# --- the practices ---------------------------------------------------------------------------
 
 
-def bench_env() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
-    env.update(IDENTITY)
-    return env
-
-
-def _git(repo: Path, env: dict[str, str], *args: str) -> str:
-    _, done = common.run(["git", *args], cwd=repo, env=env)
-    common.require_success(done, "git " + " ".join(args))
-    return done.stdout
-
-
-# --- the repository --------------------------------------------------------------------------
-
-
-def prepare_repository(repo: Path, clients: int, seed: int, venv: Path, env: dict[str, str]) -> str:
-    """Write and commit the corpus unless `repo` already holds one, then `ipt-notes init` it."""
-    if (repo / ".git").is_dir() and (repo / "ipt-notes.yaml").is_file():
-        how = "reused"
-        print(f"reusing the notes repository at {repo}", file=sys.stderr)
-    else:
-        if repo.exists() and any(repo.iterdir()):
-            raise BenchError(f"{repo} exists, is not empty and is no notes repository in git: not one to reuse")
-        how = "built"
-        print(f"writing a corpus of {clients} clients to {repo} and committing it ...", file=sys.stderr)
-        counts = make_corpus.write_corpus(repo, clients, seed)
-        _git(repo, env, "init", "-q", "-b", "main")
-        _git(repo, env, "add", "-A")
-        # No automatic gc in the background: the whole corpus is packed at once just below.
-        _git(
-            repo,
-            env,
-            "-c",
-            "gc.auto=0",
-            "commit",
-            "-q",
-            "-m",
-            f"corpus: {clients} clients, {sum(counts.values())} files",
-        )
-    # Pack what is loose, as in a repository that has lived a while, so that no automatic gc starts
-    # in the middle of the measurements.
-    _wait_for_gc(repo)
-    _git(repo, env, "gc", "--quiet")
-    _, done = common.run([str(venv / "bin" / "ipt-notes"), "init", "."], cwd=repo, env=env)
-    common.require_success(done, "ipt-notes init")
-    hook = repo / ".git" / "hooks" / "pre-commit"
+def check_hook(practice: Path, client: str, venv: Path, env: dict[str, str]) -> None:
+    """The client's repository has the hook of new-client, and its work tree is clean."""
+    folder = practice / "clients" / client
+    hook = folder / ".git" / "hooks" / "pre-commit"
     if not (hook.is_file() and os.access(hook, os.X_OK) and HOOK_COMMAND in hook.read_text(encoding="utf-8")):
-        raise BenchError(f"ipt-notes init did not install its pre-commit hook at {hook}")
+        raise BenchError(f"{folder} has no pre-commit hook of ipt-notes at {hook}")
     if str(venv) not in hook.read_text(encoding="utf-8"):
         print(f"warning: the hook at {hook} runs another interpreter than {venv}", file=sys.stderr)
-    _check_clean(repo, env, "after ipt-notes init")
-    return how
+    _check_clean(folder, env, "before the measurements")
 
 
-def _wait_for_gc(repo: Path, seconds: float = 300.0) -> None:
-    """Wait for a gc that git started in the background (it holds .git/gc.pid while it runs)."""
-    deadline = time.monotonic() + seconds
-    while (repo / ".git" / "gc.pid").exists():
-        if time.monotonic() > deadline:
-            raise BenchError(f"a git gc has been running in {repo} for {seconds:.0f} s; wait for it, then run again")
-        time.sleep(0.5)
-
-
-def _check_clean(repo: Path, env: dict[str, str], when: str) -> None:
-    status = _git(repo, env, "status", "--porcelain")
+def _check_clean(folder: Path, env: dict[str, str], when: str) -> None:
+    status = common.git(folder, env, "status", "--porcelain")
     if status.strip():
-        raise BenchError(f"the repository is not clean {when}:\n{status}")
-
-
-def client_ids(repo: Path) -> list[str]:
-    return sorted(p.name for p in (repo / "clients").iterdir() if p.is_dir() and not p.is_symlink())
+        raise BenchError(f"the repository {folder} is not clean {when}:\n{status}")
 
 
 def _sessions(folder: Path) -> list[tuple[int, Path]]:
@@ -152,20 +94,20 @@ def _sessions(folder: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def next_note(repo: Path, client: str) -> tuple[int, str]:
-    """The number and date the next session note of `client` takes: after the highest, the day after the latest."""
-    notes = _sessions(repo / "clients" / client)
+def next_note(folder: Path) -> tuple[int, str]:
+    """The number and date the next session note of a client takes: after the highest, the day after the latest."""
+    notes = _sessions(folder)
     if not notes:
-        raise BenchError(f"clients/{client} has no session notes")
+        raise BenchError(f"{folder} has no session notes")
     dates = []
     for _, path in notes:
         match = _DATE_LINE.search(make_corpus.front_matter(path.read_text(encoding="utf-8")))
         if match:
             dates.append(dt.date.fromisoformat(match.group(1)))
     if not dates:
-        raise BenchError(f"no session note of clients/{client} has a date")
-    if notes[-1][0] >= 999:
-        raise BenchError(f"clients/{client} holds 999 sessions, as many as a course can: use a new repository")
+        raise BenchError(f"no session note of {folder} has a date")
+    if notes[-1][0] >= make_corpus.MAX_SESSIONS:
+        raise BenchError(f"{folder} holds {notes[-1][0]} sessions, as many as a course can: use a new practice")
     return notes[-1][0] + 1, (max(dates) + dt.timedelta(days=1)).isoformat()
 
 
@@ -180,13 +122,13 @@ def _relabel(note: str, client: str, number: int, date: str) -> str:
     return head + note[head_end:]
 
 
-def _check_one_commit(repo: Path, env: dict[str, str], before: str, path: str, what: str) -> str:
-    lines = _git(repo, env, "log", "-1", "--format=%H%n%P", "--name-only", "HEAD").split("\n")
+def _check_one_commit(folder: Path, env: dict[str, str], before: str, path: str, what: str) -> str:
+    lines = common.git(folder, env, "log", "-1", "--format=%H%n%P", "--name-only", "HEAD").split("\n")
     head, parents = lines[0], lines[1].split()
     names = [line for line in lines[2:] if line]
     if parents != [before] or names != [path]:
         raise BenchError(
-            f"{what} should have added one commit of {path} on top of {before[:12]}; "
+            f"{what} should have added one commit of {path} on top of {before[:12]} in {folder}; "
             f"HEAD {head[:12]} has parents {parents} and files {names}"
         )
     return head
@@ -197,82 +139,85 @@ def _check_one_commit(repo: Path, env: dict[str, str], before: str, path: str, w
 
 @dataclass
 class Runner:
-    repo: Path
+    practice: Path
     venv: Path
     env: dict[str, str]
-    ours_clients: list[str]
-    floor_clients: list[str]
     note_template: str = ""
-    """The bytes of a note written by new-session, which the floor commits again for another client."""
-    _ours_next: int = 0
-    _floor_next: int = 0
+    """The bytes of a note written by new-session, which the floor commits again for its client."""
 
-    def _head(self) -> str:
-        return _git(self.repo, self.env, "rev-parse", "HEAD").strip()
+    def _head(self, folder: Path) -> str:
+        return common.git(folder, self.env, "rev-parse", "HEAD").strip()
 
     def ours(
-        self, *, extra: dict[str, str] | None = None, command: Sequence[str] = ()
+        self, client: str, *, extra: dict[str, str] | None = None, command: Sequence[str] = ()
     ) -> tuple[float, str, subprocess.CompletedProcess[str]]:
-        client = self.ours_clients[self._ours_next % len(self.ours_clients)]
-        self._ours_next += 1
-        number, date = next_note(self.repo, client)
-        path = f"clients/{client}/sessions/{number:02d}.md"
-        before = self._head()
+        folder = self.practice / "clients" / client
+        number, date = next_note(folder)
+        path = f"sessions/{number:02d}.md"
+        before = self._head(folder)
         argv = [*(command or [str(self.venv / "bin" / "ipt-notes")]), "new-session", client, "--date", date]
-        elapsed, done = common.run(argv, cwd=self.repo, env=self.env, extra=extra)
+        elapsed, done = common.run(argv, cwd=self.practice, env=self.env, extra=extra)
         common.require_success(done, f"ipt-notes new-session {client} --date {date}")
-        _check_one_commit(self.repo, self.env, before, path, "ipt-notes new-session")
+        _check_one_commit(folder, self.env, before, path, "ipt-notes new-session")
         if not self.note_template:
-            self.note_template = (self.repo / path).read_text(encoding="utf-8")
+            self.note_template = (folder / path).read_text(encoding="utf-8")
         return elapsed, path, done
 
-    def floor(self, *, hook: bool = True, extra: dict[str, str] | None = None) -> tuple[float, str]:
-        client = self.floor_clients[self._floor_next % len(self.floor_clients)]
-        self._floor_next += 1
-        number, date = next_note(self.repo, client)
-        path = f"clients/{client}/sessions/{number:02d}.md"
-        (self.repo / path).write_text(_relabel(self.note_template, client, number, date), encoding="utf-8")
-        before = self._head()
+    def floor(self, client: str, *, hook: bool = True, extra: dict[str, str] | None = None) -> tuple[float, str]:
+        if not self.note_template:
+            raise BenchError("the floor commits a copy of a note new-session wrote: run ours first")
+        folder = self.practice / "clients" / client
+        number, date = next_note(folder)
+        path = f"sessions/{number:02d}.md"
+        (folder / path).write_text(_relabel(self.note_template, client, number, date), encoding="utf-8")
+        before = self._head(folder)
         skip_hook = [] if hook else ["-c", "core.hooksPath=/dev/null"]
         message = f"floor {client} {number}"
         start = time.perf_counter()
-        _, added = common.run(["git", "add", "--", path], cwd=self.repo, env=self.env, extra=extra)
+        _, added = common.run(["git", "add", "--", path], cwd=folder, env=self.env, extra=extra)
         common.require_success(added, f"git add -- {path}")
         _, committed = common.run(
-            ["git", *skip_hook, "commit", "-q", "-m", message, "--", path], cwd=self.repo, env=self.env, extra=extra
+            ["git", *skip_hook, "commit", "-q", "-m", message, "--", path], cwd=folder, env=self.env, extra=extra
         )
         elapsed = time.perf_counter() - start
         common.require_success(committed, f"git commit -- {path}" + ("" if hook else " without the hook"))
-        _check_one_commit(self.repo, self.env, before, path, "git add + git commit")
+        _check_one_commit(folder, self.env, before, path, "git add + git commit")
         return elapsed, path
 
 
-def measure(runner: Runner, repeats: int) -> list[Measure]:
-    ours = Measure("ipt-notes new-session", "ipt-notes new-session C-XXXX --date D", key="ours")
+def measure(runner: Runner, which: str, clients: Sequence[str], repeats: int) -> list[Measure]:
+    """One untimed round, then `repeats` timed rounds, each for the next client of `clients`."""
+    size = len(make_corpus.client_ids(runner.practice))
+    tag = f"{which} practice ({size} clients)"
+    ours = Measure(f"{tag}: ipt-notes new-session", "ipt-notes new-session C-XXXX --date D", key=f"{which}/ours")
     floor = Measure(
-        "floor: git add + git commit, hook runs", "git add -- NOTE && git commit -q -m MSG -- NOTE", key="floor"
+        f"{tag}: floor, git add + git commit, hook runs",
+        "git add -- NOTE && git commit -q -m MSG -- NOTE",
+        key=f"{which}/floor",
     )
     bare = Measure(
-        "floor without the hook: git add + git commit",
+        f"{tag}: floor without the hook",
         "git add -- NOTE && git -c core.hooksPath=/dev/null commit -q -m MSG -- NOTE",
-        key="no_hook",
+        key=f"{which}/no_hook",
     )
-    steps = {
-        "ours": lambda: runner.ours()[0],
-        "floor": lambda: runner.floor()[0],
-        "no_hook": lambda: runner.floor(hook=False)[0],
+    steps: dict[str, Callable[[str], float]] = {
+        ours.key: lambda client: runner.ours(client)[0],
+        floor.key: lambda client: runner.floor(client)[0],
+        bare.key: lambda client: runner.floor(client, hook=False)[0],
     }
-    # One untimed run of each: it warms the caches and gives the floor the note it commits.
-    for key in steps:
-        steps[key]()
+    # One untimed round, ours first: it warms the caches and gives the floor the note it commits.
+    for step in steps.values():
+        step(clients[0])
     measures = [ours, floor, bare]
     for index in range(repeats):
+        client = clients[index + 1]
         # Rotate the order so that a burst of load on a shared machine lands on every measure.
         shift = index % len(measures)
         for item in measures[shift:] + measures[:shift]:
-            item.times.append(steps[item.key]())
+            item.times.append(steps[item.key](client))
         print(
-            f"  repeat {index + 1}/{repeats}: " + ", ".join(f"{m.key} {m.times[-1] * 1000:.0f} ms" for m in measures),
+            f"  {which}, repeat {index + 1}/{repeats} ({client}): "
+            + ", ".join(f"{m.key.split('/')[1]} {m.times[-1] * 1000:.0f} ms" for m in measures),
             file=sys.stderr,
         )
     return measures
@@ -301,16 +246,16 @@ def _shown_argv(argv: list[str], path: str) -> str:
     return " ".join(shown)
 
 
-def traced(runner: Runner, work: Path, which: str) -> dict[str, Any]:
+def traced(runner: Runner, client: str, work: Path, which: str) -> dict[str, Any]:
     """One run under GIT_TRACE2_EVENT: each git process that ipt-notes (or the floor) starts, and the hook."""
     trace = work / f"trace-{which}.json"
     trace.unlink(missing_ok=True)
     extra = {"GIT_TRACE2_EVENT": str(trace)}
     launched = time.time()
     if which == "ours":
-        elapsed, path, _ = runner.ours(extra=extra)
+        elapsed, path, _ = runner.ours(client, extra=extra)
     else:
-        elapsed, path = runner.floor(hook=which == "floor", extra=extra)
+        elapsed, path = runner.floor(client, hook=which == "floor", extra=extra)
     wall = time.time() - launched
     starts: dict[str, tuple[float, list[str]]] = {}
     took: dict[str, float] = {}
@@ -357,10 +302,10 @@ def traced(runner: Runner, work: Path, which: str) -> dict[str, Any]:
     }
 
 
-def import_times(runner: Runner, top: int) -> dict[str, Any]:
+def import_times(runner: Runner, client: str, top: int) -> dict[str, Any]:
     """One run of `python -X importtime -m ipt_notes new-session`: the costliest top-level imports."""
     command = [str(runner.venv / "bin" / "python"), "-X", "importtime", "-m", "ipt_notes"]
-    elapsed, path, done = runner.ours(command=command)
+    elapsed, path, done = runner.ours(client, command=command)
     entries: list[tuple[int, str]] = []
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
@@ -416,57 +361,89 @@ def main(argv: list[str] | None = None) -> int:
     parser = common.make_parser(
         "Benchmark ipt-notes new-session against a bare git add + commit.",
         install="ipt-notes",
-        made="repository",
-        counts=[("--repeats", 15, "timed runs of each measure")],
+        made="large practice",
+        counts=[
+            ("--repeats", 15, "timed runs of each measure in each practice"),
+            ("--small", 20, "small practice's clients"),
+        ],
         place=(
-            "--repo",
-            "the notes repository",
-            "it is one in git",
-            "default: a new one in a temporary folder, removed at the end",
+            "--practices",
+            "the folder of the two practices, new-session-<clients>-seed<seed>",
+            "they hold ipt-notes.yaml",
+            "default: a temporary folder, removed at the end",
         ),
     )
     args = parser.parse_args(argv)
-    if args.repeats < 3 or args.clients < 2:
-        parser.error("--repeats must be at least 3, --clients at least 2")
+    if args.repeats < 3 or args.small < args.repeats + 3 or args.clients < args.repeats + 1:
+        parser.error(
+            "--repeats must be at least 3, --small at least --repeats + 3 and --clients at least --repeats + 1 "
+            "(each round takes another client)"
+        )
     venv = args.venv.absolute()
     common.require_scripts(parser, venv, ("python", "ipt-notes"), bench_extra=False)
     if shutil.which("git") is None:
         parser.error("git is not on PATH")
-    env = bench_env()
+    env = common.bench_env()
     started = time.perf_counter()
+    load_before = common.load()
 
     with tempfile.TemporaryDirectory(prefix="ipt-notes-bench-") as tmp:
         work = Path(tmp)
-        repo = (args.repo or work / "repo").absolute()
+        root = (args.practices or work).absolute()
+        facts: dict[str, dict[str, Any]] = {}
+        measures: list[Measure] = []
+        used: dict[str, list[str]] = {}
         try:
-            how = prepare_repository(repo, args.clients, args.seed, venv, env)
-            clients = client_ids(repo)
-            half = len(clients) // 2
-            runner = Runner(repo, venv, env, ours_clients=clients[:half], floor_clients=clients[half:])
-            n_commits = int(_git(repo, env, "rev-list", "--count", "HEAD"))
-            n_files = len(_git(repo, env, "ls-files", "-z").split("\0")) - 1
-            print(f"measuring, {args.repeats} repeats of each, alternating ...", file=sys.stderr)
-            measures = measure(runner, args.repeats)
-            print("one traced run of each, and one under python -X importtime ...", file=sys.stderr)
-            traces = {which: traced(runner, work, which) for which in ("ours", "floor", "no_hook")}
-            imports = import_times(runner, top=8)
-            _check_clean(repo, env, "after the measurements")
-            note_bytes = len(runner.note_template.encode("utf-8"))
+            runners = {}
+            for which, size in zip(PRACTICES, (args.small, args.clients), strict=True):
+                practice = root / f"new-session-{size}-seed{args.seed}"
+                facts[which] = common.prepare_practice(venv, practice, size, args.seed, env=env)
+                clients = make_corpus.client_ids(practice)
+                check_hook(practice, clients[0], venv, env)
+                first = practice / "clients" / clients[0]
+                facts[which]["clients"] = len(clients)
+                facts[which]["first_client_commits"] = int(common.git(first, env, "rev-list", "--count", "HEAD"))
+                facts[which]["first_client_notes"] = len(_sessions(first))
+                runners[which] = Runner(practice, venv, env)
+                used[which] = clients[: args.repeats + (3 if which == "small" else 1)]
+            for which in PRACTICES:
+                print(f"{which} practice: {args.repeats} rounds, one client each ...", file=sys.stderr)
+                measures += measure(runners[which], which, used[which], args.repeats)
+            print("one traced run of each, and one under python -X importtime (small practice) ...", file=sys.stderr)
+            small = runners["small"]
+            traces = {which: traced(small, used["small"][-2], work, which) for which in ("ours", "floor", "no_hook")}
+            imports = import_times(small, used["small"][-1], top=8)
+            for which in PRACTICES:
+                for client in used[which]:
+                    _check_clean(runners[which].practice / "clients" / client, env, "after the measurements")
+            note_bytes = len(small.note_template.encode("utf-8"))
         except BenchError as error:
             print(f"bench_new_session: {error}", file=sys.stderr)
             return 1
-        finally:
-            if args.repo is None:
-                shutil.rmtree(repo, ignore_errors=True)
 
     versions = _versions(venv, env)
     by_key = {m.key: m for m in measures}
     ratios = [
-        Ratio("ours/floor", by_key["ours"].median / by_key["floor"].median, ("<=", TARGET)),
-        Ratio("ours/floor without the hook", by_key["ours"].median / by_key["no_hook"].median),
+        Ratio(
+            f"{which} practice: ours/floor",
+            by_key[f"{which}/ours"].median / by_key[f"{which}/floor"].median,
+            ("<=", TARGET),
+        )
+        for which in PRACTICES
+    ]
+    ratios += [
+        Ratio(
+            f"{which} practice: ours/floor without the hook",
+            by_key[f"{which}/ours"].median / by_key[f"{which}/no_hook"].median,
+        )
+        for which in PRACTICES
+    ]
+    ratios += [
+        Ratio(f"{key}: large practice/small practice", by_key[f"large/{key}"].median / by_key[f"small/{key}"].median)
+        for key in ("ours", "floor")
     ]
     split = common.build_table(
-        ("Where the time of one run goes (GIT_TRACE2_EVENT)", "Time"),
+        ("Where the time of one run goes (GIT_TRACE2_EVENT), small practice", "Time"),
         split_rows("ours", traces["ours"]) + split_rows("floor", traces["floor"]),
     )
     top: list[dict[str, Any]] = imports["top"]
@@ -478,28 +455,33 @@ def main(argv: list[str] | None = None) -> int:
 
     today, nproc = common.run_stamp()
     header = [
-        f"Run {today}; nproc {nproc}; Python {versions['Python']}; git {versions['git']}.",
+        f"Run {today}; nproc {nproc}; load average {load_before} at the start, {common.load()} at the end; "
+        f"Python {versions['Python']}; git {versions['git']}.",
         common.packages_line(versions, PACKAGES, f"; compiled validators: {versions['compiled validators']}"),
-        f"Repository ({how}): {len(clients)} clients, {n_files} tracked files, {n_commits} commits before the "
-        "measurements, packed by git gc; the git settings of ipt-notes init (core.fsync=committed,index).",
-        "The pre-commit hook of ipt-notes init (`python -m ipt_notes validate --staged`) runs in both ours and the "
-        "floor, and checks the one staged note; the traced runs below confirm it ran once in each.",
+    ]
+    for which in PRACTICES:
+        fact = facts[which]
+        how = f"built in {fact['build_s']:.0f} s" if fact["how"] == "built" else "reused"
+        header.append(
+            f"{which.capitalize()} practice ({how}): {fact['clients']} clients, each a git repository of its own with "
+            f"the git settings and the pre-commit hook of new-client; the first client's course had "
+            f"{fact['first_client_notes']} session notes and {fact['first_client_commits']} commits before the "
+            "measurements."
+        )
+    header += [
+        "The pre-commit hook (`python -m ipt_notes validate --staged`) runs in both ours and the floor, and checks "
+        "the one staged note and its course; the traced runs below confirm it ran once in each.",
         f"Each run commits one new session note of {note_bytes} bytes (the floor commits a copy of the note "
-        "new-session wrote, for another client, written before the timer starts).",
-        f"{args.repeats} timed runs of each after one untimed run, in rotating order; each run of ours is for "
-        "another client. Medians of wall-clock time of whole processes (the floor: git add and git commit together).",
+        "new-session wrote, relabelled, written before the timer starts).",
+        f"In each practice, {args.repeats} timed rounds after one untimed one, each for another client, the three "
+        "measures in rotating order. Medians of wall-clock time of whole processes (the floor: git add and git "
+        "commit together).",
     ]
     payload = {
         "date": today,
         "nproc": nproc,
         "versions": versions,
-        "repository": {
-            "path": str(repo) if args.repo is not None else None,
-            "how": how,
-            "clients": len(clients),
-            "tracked_files": n_files,
-            "commits_before": n_commits,
-        },
+        "practices": {which: {**facts[which], "clients_used": used[which]} for which in PRACTICES},
         "repeats": args.repeats,
         "note_bytes": note_bytes,
         "measures": {m.key: {"label": m.label, **m.as_json()} for m in measures},
@@ -508,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         "imports": imports,
     }
     common.publish(
-        header, [common.measures_table(measures, ratios), split, import_table], started, args.json_out, payload
+        header, [common.measures_table(measures, ratios), split, import_table], started, args.json_out, payload, ratios
     )
     return 0
 

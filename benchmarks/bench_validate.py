@@ -4,19 +4,24 @@
     /tmp/bench-venv/bin/python benchmarks/bench_validate.py [--venv /tmp/bench-venv] [--clients 500]
         [--repeats 5] [--peer-repeats 1] [--corpus DIR] [--json-out FILE]
 
-In one run it measures whole processes, wall clock, and prints a Markdown table of medians and
-ratios (see benchmarks/README.md for what each figure means and its target):
+The corpus is a practice of N clients (make_corpus.py --git), each a git repository of its own
+whose history signed and committed every note. In one run it measures whole processes, wall
+clock, and prints a Markdown table of medians and ratios (see benchmarks/README.md for what each
+figure means and its target):
 
-A      `ipt-notes validate CORPUS` over a synthetic notes repository (must exit 0).
-B      the floor: `floor_parse.py CORPUS`, reading every notes file and parsing its YAML with
-       libyaml over two worker processes, checking nothing.
+A      `ipt-notes validate`, run at the top of the practice: every client (must exit 0).
+B      the floor: `floor_parse.py PRACTICE --ls-tree`, reading every notes file and parsing its
+       YAML with libyaml, plus one `git ls-tree -r HEAD` per client, over two worker processes,
+       checking nothing.
 C      the peer: `check-jsonschema --schemafile KIND.json FILES...` for the front matter of
        every file, kind by kind, with the schemas `ipt-notes schema KIND` prints; summed.
-one    one session note: `ipt-notes validate NOTE.md` against check-jsonschema on its front matter.
+one    one session note, inside its client's repository: `ipt-notes validate sessions/NN.md`
+       against check-jsonschema on its front matter.
 start  `ipt-notes --help` and `--version` against a minimal Typer app (minimal_typer_app.py).
 
 Everything runs with the interpreter and console scripts of one virtual environment (--venv),
-into which ipt-notes was installed with its `bench` extra. Only the standard library is used here.
+into which ipt-notes was installed with its `bench` extra, without the user's git settings.
+Only the standard library is used here.
 """
 
 from __future__ import annotations
@@ -57,8 +62,10 @@ def _hyperfine() -> str | None:
     return shutil.which("hyperfine") or ("/usr/bin/hyperfine" if Path("/usr/bin/hyperfine").exists() else None)
 
 
-def _time_commands(commands: dict[str, list[str]], runs: int, work: Path, rounds: int = 3) -> dict[str, list[float]]:
-    """Wall-clock times of short commands, `runs` of each, in `rounds` interleaved rounds.
+def _time_commands(
+    commands: dict[str, list[str]], runs: int, work: Path, env: dict[str, str], cwd: Path, rounds: int = 3
+) -> dict[str, list[float]]:
+    """Wall-clock times of short commands run in `cwd`, `runs` of each, in `rounds` interleaved rounds.
 
     hyperfine (-N, no shell) runs all of one command before the next, so on a shared machine a
     burst of load can land on one side of a comparison only; several rounds in alternating order
@@ -73,7 +80,7 @@ def _time_commands(commands: dict[str, list[str]], runs: int, work: Path, rounds
         if tool is None:
             for _ in range(per_round):
                 for name in order:
-                    elapsed, done = common.run(commands[name])
+                    elapsed, done = common.run(commands[name], cwd=cwd, env=env)
                     common.require_success(done, name)
                     times[name].append(elapsed)
             continue
@@ -81,7 +88,7 @@ def _time_commands(commands: dict[str, list[str]], runs: int, work: Path, rounds
         argv = [tool, "-N", "--style", "none", "--warmup", "3", "--runs", str(per_round), "--export-json", str(export)]
         for name in order:
             argv += ["--command-name", name, shlex.join(commands[name])]
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
         common.require_success(done, "hyperfine (one of the commands failed, or hyperfine itself)")
         for result in json.loads(export.read_text(encoding="utf-8"))["results"]:
             times[result["command"]].extend(result["times"])
@@ -95,7 +102,7 @@ def _time_commands(commands: dict[str, list[str]], runs: int, work: Path, rounds
 def _corpus_files(corpus: Path) -> dict[str, list[Path]]:
     by_kind: dict[str, list[Path]] = {kind: [] for kind in make_corpus.KINDS}
     for current, dirs, files in os.walk(corpus):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if not make_corpus.skipped_dir(d))
         for name in sorted(files):
             path = Path(current) / name
             kind = make_corpus.kind_of(path.relative_to(corpus))
@@ -104,20 +111,17 @@ def _corpus_files(corpus: Path) -> dict[str, list[Path]]:
     return by_kind
 
 
-def prepare_corpus(corpus: Path, front: Path, clients: int, seed: int) -> None:
-    if (corpus / "ipt-notes.yaml").is_file():
-        print(f"reusing the corpus at {corpus}", file=sys.stderr)
-    else:
-        if corpus.exists() and any(corpus.iterdir()):
-            raise BenchError(f"{corpus} exists, is not empty and holds no ipt-notes.yaml: not a corpus to reuse")
-        print(f"writing a corpus of {clients} clients to {corpus} ...", file=sys.stderr)
-        counts = make_corpus.write_corpus(corpus, clients, seed)
-        print(f"  {sum(counts.values())} files", file=sys.stderr)
-        if front.exists():
-            shutil.rmtree(front)
-    if not (front / "session").is_dir():
+def prepare_corpus(
+    venv: Path, corpus: Path, front: Path, clients: int, seed: int, env: dict[str, str]
+) -> dict[str, object]:
+    """The practice (built, or reused), and the front matter of its files for check-jsonschema."""
+    facts = common.prepare_practice(venv, corpus, clients, seed, env=env)
+    if facts["how"] == "built" and front.exists():
+        shutil.rmtree(front)
+    if not (front / "course_settings").is_dir():
         print(f"writing the front matter of every file to {front} ...", file=sys.stderr)
         make_corpus.export_front_matter(corpus, front)
+    return facts
 
 
 # --- the measurements ------------------------------------------------------------------------
@@ -130,32 +134,35 @@ def _checked_count(stderr: str) -> int | None:
     return None
 
 
-def measure_corpus(venv: Path, corpus: Path, repeats: int) -> tuple[Measure, Measure, int]:
-    ours = [str(venv / "bin" / "ipt-notes"), "validate", str(corpus)]
-    floor = [str(venv / "bin" / "python"), str(HERE / "floor_parse.py"), str(corpus)]
-    a = Measure("A: ipt-notes validate (corpus)", "ipt-notes validate CORPUS")
-    b = Measure("B: floor, read + CSafeLoader, 2 processes", "python benchmarks/floor_parse.py CORPUS")
+def measure_corpus(venv: Path, corpus: Path, repeats: int, env: dict[str, str]) -> tuple[Measure, Measure, int, int]:
+    ours = [str(venv / "bin" / "ipt-notes"), "validate"]
+    floor = [str(venv / "bin" / "python"), str(HERE / "floor_parse.py"), ".", "--ls-tree"]
+    a = Measure("A: ipt-notes validate (the whole practice)", "cd PRACTICE && ipt-notes validate")
+    b = Measure(
+        "B: floor, read + CSafeLoader + git ls-tree per client, 2 processes",
+        "cd PRACTICE && python benchmarks/floor_parse.py . --ls-tree",
+    )
     hint = (
         " The generated notes should all be valid: the messages above (path:line:col, rule) show what "
         "benchmarks/make_corpus.py wrote wrongly."
     )
     # One untimed run of each warms the file cache and checks that both work.
-    _, done = common.run(ours)
-    common.require_success(done, "ipt-notes validate on the corpus", hint)
+    _, done = common.run(ours, cwd=corpus, env=env)
+    common.require_success(done, "ipt-notes validate on the practice", hint)
     checked = _checked_count(done.stderr)
-    _, done_floor = common.run(floor)
+    _, done_floor = common.run(floor, cwd=corpus, env=env)
     common.require_success(done_floor, "floor_parse.py")
-    parsed = int(done_floor.stdout.strip())
+    parsed, trees = (int(word) for word in done_floor.stdout.split())
     if checked is not None and checked != parsed:
         print(f"warning: ipt-notes checked {checked} files, the floor parsed {parsed}", file=sys.stderr)
     for index in range(repeats):
         # Alternate the two so that a burst of load on the shared machine lands on both.
         for measure, argv in ((a, ours), (b, floor)) if index % 2 == 0 else ((b, floor), (a, ours)):
-            elapsed, done = common.run(argv)
+            elapsed, done = common.run(argv, cwd=corpus, env=env)
             common.require_success(done, measure.label, hint if measure is a else "")
             measure.times.append(elapsed)
         print(f"  repeat {index + 1}/{repeats}: A {a.times[-1]:.2f} s, B {b.times[-1]:.2f} s", file=sys.stderr)
-    return a, b, parsed
+    return a, b, parsed, trees
 
 
 def _batches(paths: list[str], budget: int) -> list[list[str]]:
@@ -224,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = common.make_parser(
         "Benchmark ipt-notes validate against its floor and a generic peer.",
         install="ipt-notes[bench]",
-        made="corpus",
+        made="practice",
         counts=[
             ("--repeats", 5, "timed runs of A and B"),
             ("--peer-repeats", 1, "timed runs of C, which is slow"),
@@ -232,9 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         ],
         place=(
             "--corpus",
-            "the corpus",
-            "it holds ipt-notes.yaml",
-            "default /tmp/ipt-notes-bench/corpus-<clients>-seed<seed>",
+            "the practice",
+            "it holds ipt-notes.yaml and as many clients",
+            "default /tmp/ipt-notes-bench/practice-<clients>-seed<seed>, which bench_verify.py shares",
         ),
     )
     args = parser.parse_args(argv)
@@ -243,36 +250,40 @@ def main(argv: list[str] | None = None) -> int:
 
     venv = args.venv.resolve()
     common.require_scripts(parser, venv, ("python", "ipt-notes", "check-jsonschema"), bench_extra=True)
-    corpus = (args.corpus or Path(f"/tmp/ipt-notes-bench/corpus-{args.clients}-seed{args.seed}")).resolve()
+    corpus = (args.corpus or Path(f"/tmp/ipt-notes-bench/practice-{args.clients}-seed{args.seed}")).resolve()
     front = corpus.with_name(corpus.name + ".front-matter")
+    env = common.bench_env()
     started = time.perf_counter()
+    load_before = common.load()
 
     try:
-        prepare_corpus(corpus, front, args.clients, args.seed)
+        facts = prepare_corpus(venv, corpus, front, args.clients, args.seed, env)
         by_kind = _corpus_files(corpus)
         n_files = sum(len(v) for v in by_kind.values())
         n_bytes = sum(p.stat().st_size for v in by_kind.values() for p in v)
         n_clients = len(by_kind["client"])
+        commits = common.count_commits(corpus, env)
         with tempfile.TemporaryDirectory(prefix="ipt-notes-bench-") as tmp:
             work = Path(tmp)
             schemas: dict[str, Path] = {}
             for kind in make_corpus.KINDS:
-                _, done = common.run([str(venv / "bin" / "ipt-notes"), "schema", kind])
+                _, done = common.run([str(venv / "bin" / "ipt-notes"), "schema", kind], env=env)
                 common.require_success(done, f"ipt-notes schema {kind}")
                 schemas[kind] = work / f"{kind}.schema.json"
                 schemas[kind].write_text(done.stdout, encoding="utf-8")
 
-            print("A and B: the whole corpus ...", file=sys.stderr)
-            a, b, parsed = measure_corpus(venv, corpus, args.repeats)
-            print("C: check-jsonschema on the whole corpus (slow) ...", file=sys.stderr)
+            print("A and B: the whole practice ...", file=sys.stderr)
+            a, b, parsed, trees = measure_corpus(venv, corpus, args.repeats, env)
+            print("C: check-jsonschema on the whole practice (slow) ...", file=sys.stderr)
             c, calls = measure_peer(venv, front, schemas, args.peer_repeats)
 
             note = pick_note(corpus)
-            note_yaml = front / "session" / f"{note.parts[-3]}-{note.stem}.yaml"
-            print(f"one note: {note.relative_to(corpus)} ...", file=sys.stderr)
+            client = note.parents[1]
+            note_yaml = front / "session" / f"{client.name}-{note.stem}.yaml"
+            print(f"one note: {note.relative_to(corpus)}, inside its client's repository ...", file=sys.stderr)
             one = _time_commands(
                 {
-                    "ours": [str(venv / "bin" / "ipt-notes"), "validate", str(note)],
+                    "ours": [str(venv / "bin" / "ipt-notes"), "validate", str(note.relative_to(client))],
                     "peer": [
                         str(venv / "bin" / "check-jsonschema"),
                         "--schemafile",
@@ -282,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
                 },
                 args.runs,
                 work,
+                env,
+                client,
             )
             print("start-up ...", file=sys.stderr)
             python = str(venv / "bin" / "python")
@@ -295,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
                 },
                 args.runs,
                 work,
+                env,
+                client,
             )
     except BenchError as error:
         print(f"bench_validate: {error}", file=sys.stderr)
@@ -305,7 +320,11 @@ def main(argv: list[str] | None = None) -> int:
         a,
         b,
         c,
-        Measure("One note: ipt-notes validate NOTE.md", "ipt-notes validate NOTE.md", one["ours"]),
+        Measure(
+            "One note: ipt-notes validate sessions/NN.md, in its client",
+            "cd clients/ID && ipt-notes validate sessions/NN.md",
+            one["ours"],
+        ),
         Measure(
             "One note: check-jsonschema on its front matter",
             "check-jsonschema --schemafile session.json NOTE.yaml",
@@ -331,13 +350,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     ]
     today, nproc = common.run_stamp()
+    built = f"built in {facts['build_s']:.0f} s" if facts["how"] == "built" else "reused"
     header = [
-        f"Run {today}; nproc {nproc}; Python {versions['Python']} (libyaml: {versions['libyaml']}).",
+        f"Run {today}; nproc {nproc}; load average {load_before} at the start, {common.load()} at the end; "
+        f"Python {versions['Python']} (libyaml: {versions['libyaml']}).",
         common.packages_line(
             versions, REPORTED_PACKAGES, f"; hyperfine {versions['hyperfine']}" if "hyperfine" in versions else ""
         ),
-        f"Corpus: {n_clients} clients, {n_files} notes files ({len(by_kind['session'])} session notes), "
-        f"{n_bytes / 1e6:.1f} MB; the floor parsed {parsed} files.",
+        f"Practice ({built}): {n_clients} clients, each a git repository of its own ({commits} commits in all, "
+        f"every note drafted, then signed, and committed), {n_files} notes files "
+        f"({len(by_kind['session'])} session notes), {n_bytes / 1e6:.1f} MB; the floor parsed {parsed} files "
+        f"and listed {trees} trees.",
         f"A and B: {args.repeats} timed runs each, after one untimed run, alternating. "
         f"C: {args.peer_repeats} run(s) of {sum(calls.values())} check-jsonschema calls, one per kind. "
         f"One note and start-up: {args.runs}+ runs each (hyperfine -N, 3 warm-ups, 3 alternating rounds). "
@@ -349,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
         "versions": versions,
         "corpus": {
             "path": str(corpus),
+            "how": facts["how"],
+            "build_s": facts.get("build_s"),
+            "commits": commits,
+            "floor_trees": trees,
             "clients": n_clients,
             "files": n_files,
             "bytes": n_bytes,
@@ -363,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         "measures": {m.label: m.as_json() for m in measures},
         "ratios": {r.name: r.as_json() for r in ratios},
     }
-    common.publish(header, [common.measures_table(measures, ratios)], started, args.json_out, payload)
+    common.publish(header, [common.measures_table(measures, ratios)], started, args.json_out, payload, ratios)
     return 0
 
 

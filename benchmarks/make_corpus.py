@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""Write a synthetic notes repository for benchmarking `ipt-notes validate`.
+"""Write a synthetic practice, one git repository per client, for benchmarking ipt-notes.
 
-    python benchmarks/make_corpus.py OUT_DIR [--clients 500] [--seed 1] [--front-matter-dir DIR]
+    python benchmarks/make_corpus.py OUT_DIR [--clients 500] [--seed 1] [--sessions 16] [--git]
+        [--jobs 2] [--front-matter-dir DIR]
 
-OUT_DIR receives `ipt-notes.yaml` and, for each client `C-0001`, `C-0002`, ...:
+OUT_DIR becomes a practice folder as `ipt-notes init` leaves it (`ipt-notes.yaml`, `.gitignore`,
+`clients/`), and each client `C-0001`, `C-0002`, ... a folder as `ipt-notes new-client` starts it
+and a finished course leaves it:
 
+    clients/<ID>/.gitignore, .gitattributes  what new-client writes into every client repository
+    clients/<ID>/course-settings.yaml  the course settings in effect: the practice's, as new-client records them
     clients/<ID>/client.yaml          intake and treatment contract
     clients/<ID>/inventory.yaml       interpersonal inventory and life-event timeline
     clients/<ID>/formulation.md       the agreed formulation
@@ -17,21 +22,34 @@ sessions were cancelled or missed, PHQ-9 and GAD-7 item scores fall over the cou
 sessions record a positive risk screen with the full risk block (and a safety plan when the level
 is moderate or high). Each session note is 2-5 KB: front matter plus a Markdown body written from
 word lists. People are labels ("P", "M", "W"), never names. The same seed always gives the same
-files, and each client depends only on the seed and its number.
+files, and each client depends only on the seed and its number. With --sessions N above 16, every
+client's course goes on in maintenance after its 16 planned sessions, up to session N (999 at
+most), and is supervised and still open: that makes a long history, one addendum per 25 notes.
+
+With --git, each client folder is also a git repository of its own, with the history ipt-notes
+would have made of the course, one commit per step (see `client_steps`): `new-client`, then for
+every session note `new-session` (the draft) and `sign` (the note as written here, without its
+co-signature lines), `cosign` when a supervisor co-signed it, `amend` and `sign` for each addendum
+(linked to the commit that signed its note), and the review, drafted by hand and signed. The
+history is written by `git fast-import` (once, or once more before each addendum, which must name
+a commit already made), the repository gets the git settings and the pre-commit hook of
+`ipt-notes new-client` (`ipt_notes.client_repository.configure`, so the hook runs this
+interpreter), and `git reset --hard` makes the work tree match HEAD. Clients are built on --jobs
+worker processes (default 2).
 
 With --front-matter-dir DIR, the YAML of every file is also written on its own, grouped by kind
-(`DIR/session/C-0001-01.yaml`, `DIR/client/C-0001.yaml`, ...), so that a generic JSON Schema
-validator such as check-jsonschema can read the same data `ipt-notes validate` checks. For a
-Markdown note that is its front matter only.
+(`DIR/session/C-0001-01.yaml`, `DIR/client/C-0001.yaml`, `DIR/course_settings/C-0001.yaml`, ...),
+so that a generic JSON Schema validator such as check-jsonschema can read the same data `ipt-notes
+validate` checks. For a Markdown note that is its front matter only.
 
 Every signed file (session note, addendum, review) carries its real content hash, and every
 addendum the real hash of the note it amends, as `ipt-notes validate` and `ipt-notes verify`
 check them; the hash is computed by ipt-notes itself (`ipt_notes.signing.content_hash`), so it
-has one definition. The addendum's `amends.commit` is a placeholder: a commit id only means
-something in a history, which bench_verify.py builds and fills in. Apart from ipt_notes.signing,
-only the standard library is used. Run it with the interpreter of a virtual environment that
-has ipt-notes installed; from a source tree it falls back to the ipt_notes package next to
-this folder.
+has one definition. Without --git, an addendum's `amends.commit` is a placeholder: a commit id
+only means something in a history. The practice's files, the course settings, the client
+repository's files and settings come from ipt-notes too (`init_practice`, `course_settings_text`,
+`repository_files`, `configure`). Run it with the interpreter of a virtual environment that has
+ipt-notes installed; from a source tree it falls back to the ipt_notes package next to this folder.
 """
 
 from __future__ import annotations
@@ -44,7 +62,10 @@ import os
 import random
 import re
 import shutil
+import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
@@ -58,20 +79,33 @@ except ImportError:  # not installed: the source tree this script sits in
     sys.path.append(str(Path(__file__).resolve().parent.parent))
     from ipt_notes.signing import content_hash
 
-__all__ = ["KINDS", "export_front_matter", "kind_of", "write_corpus"]
+__all__ = [
+    "KINDS",
+    "SESSIONS",
+    "CorpusError",
+    "client_ids",
+    "draft_of",
+    "export_front_matter",
+    "kind_of",
+    "skipped_dir",
+    "write_corpus",
+]
 
-SESSIONS = 16
+SESSIONS = 16  # the planned sessions of every course
+MAX_SESSIONS = 999  # sessions/NN.md takes two or three digits
 INITIAL_LAST = 3  # sessions 1-3 are the initial phase
 TERMINATION_FIRST = 14  # sessions 14-16 are termination
 NOTE_MIN_BYTES = 2200
 NOTE_MAX_BYTES = 4900
+LONG_ADDENDUM_EVERY = 25  # in a long course, one addendum per this many signed, attended notes
 
-KINDS = ("config", "client", "inventory", "formulation", "session", "addendum", "review")
+KINDS = ("config", "course_settings", "client", "inventory", "formulation", "session", "addendum", "review")
 
 CONFIG = """\
 version: 1
 clinician: T-01 <t01@clinic.example>
 default_sessions: 16
+time_zone: UTC
 measures: [phq9, gad7]
 phases:
   initial_sessions: 3
@@ -82,6 +116,14 @@ rules:
   draft-unsigned:
     days: 7
 """
+# Every git command of the build runs without the user's or the system's git settings (a global
+# core.hooksPath would take the hook elsewhere), and with no GIT_* variable of the caller's.
+GIT_ISOLATION = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+class CorpusError(Exception):
+    """The corpus cannot be written; the message says why."""
+
 
 # ---------------------------------------------------------------------------------------------
 # A small YAML writer: block mappings, flow lists for short enumerations and scores, and plain
@@ -438,6 +480,15 @@ TERMINATION_WORK = [
     "The patient said the hardest part was the first weeks, and that the role plays helped the most.",
     "We compared the PHQ-9 scores from the first session and this one, and the patient was surprised by the change.",
 ]
+MAINTENANCE_WORK = [
+    "We reviewed the month since the last session: mood has held, with one low week after a quarrel with {who}.",
+    "The warning signs agreed at the end of the acute phase were checked one by one; none has come back.",
+    "The patient used the plan from the termination sessions when sleep got worse, and it helped within days.",
+    "We went back over the problem area briefly: the patient keeps up the changes with {who}.",
+    "The patient described {activity} on {day} as the best part of the month.",
+    "We agreed that the next maintenance session stays at the usual interval.",
+    "The patient wondered whether to stop maintenance; we agreed to weigh it again in three months.",
+]
 PLAN = [
     "Next session we will continue with the same focus.",
     "Next week we will look at how the planned conversation with {who} went.",
@@ -595,16 +646,23 @@ def _signed_at(rng: random.Random, day: dt.date) -> str:
 
 
 class Client:
-    def __init__(self, number: int, seed: int) -> None:
+    """One client's course, `sessions` notes long: 16 planned, then maintenance when there are more."""
+
+    def __init__(self, number: int, seed: int, sessions: int = SESSIONS) -> None:
         self.id = f"C-{number:04d}"
         self.rng = rng = random.Random(f"ipt-notes-bench:{seed}:{number}")
+        self.total = sessions
+        long = sessions > SESSIONS
         self.clinician = rng.choice(CLINICIANS)
         self.supervisor = rng.choice(SUPERVISORS) if rng.random() < 0.12 else None
-        self.start = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 700))
+        if long:
+            self.supervisor = self.supervisor or SUPERVISORS[0]  # a long course is supervised throughout
+        # A long course started long ago, so that its weekly maintenance sessions are in the past.
+        self.start = dt.date(2010 if long else 2024, 1, 1) + dt.timedelta(days=rng.randint(0, 700))
         self.frequency = "weekly" if rng.random() < 0.9 else "fortnightly"
         step = 7 if self.frequency == "weekly" else 14
         self.dates = [self.start]
-        for _ in range(SESSIONS - 1):
+        for _ in range(sessions - 1):
             gap = step + (7 if rng.random() < 0.06 else 0)  # the odd holiday
             self.dates.append(self.dates[-1] + dt.timedelta(days=gap))
         # The cast: 2-6 people from the list; the problem areas refer to them.
@@ -623,10 +681,10 @@ class Client:
         self.severity = rng.uniform(1.6, 2.6)  # mean PHQ-9 item score at the start
         self.writer = Writer(rng, self.cast, SESSIONS)
         # A finished course is signed throughout; an open one has its last notes in draft.
-        self.closed = rng.random() < 0.9
-        self.draft_from = SESSIONS + 1 if self.closed else rng.randint(15, 16)
+        self.closed = rng.random() < 0.9 and not long  # a long course is still in maintenance
+        self.draft_from = sessions + 1 if self.closed else rng.randint(sessions - 1, sessions)
         self.stray_draft = rng.randint(4, 13) if rng.random() < 0.04 else None
-        self.risk_sessions = set(rng.sample(range(1, SESSIONS + 1), 2)) if rng.random() < 0.12 else set()
+        self.risk_sessions = set(rng.sample(range(1, sessions + 1), 2)) if rng.random() < 0.12 else set()
         self.missed = {rng.randint(4, 13): rng.choice(["cancelled", "no_show"])} if rng.random() < 0.25 else {}
         self.hashes: dict[int, str] = {}
 
@@ -635,6 +693,8 @@ class Client:
     def phase(self, n: int) -> str:
         if n <= INITIAL_LAST:
             return "initial"
+        if n > SESSIONS:
+            return "maintenance"
         if n >= TERMINATION_FIRST:
             return "termination"
         return "middle"
@@ -644,7 +704,8 @@ class Client:
 
     def level(self, n: int) -> float:
         """Severity falls over the course, not always smoothly."""
-        return max(0.2, self.severity * (1 - 0.7 * (n - 1) / (SESSIONS - 1)) + self.rng.uniform(-0.3, 0.3))
+        progress = min(n - 1, SESSIONS - 1) / (SESSIONS - 1)
+        return max(0.2, self.severity * (1 - 0.7 * progress) + self.rng.uniform(-0.3, 0.3))
 
     def fill(self, template: str | None, area: str | None = None) -> str | None:
         if template is None:
@@ -694,7 +755,7 @@ class Client:
                 "nondirective_exploration",
                 "clarification",
             ]
-        elif phase == "termination":
+        elif phase in ("termination", "maintenance"):
             pool = [
                 "clarification",
                 "expressing_emotions",
@@ -721,7 +782,7 @@ class Client:
             "attendance": attendance,
             "status": status,
         }
-        remaining = SESSIONS - n
+        remaining = self.total - n
         if attendance != "attended":
             fm.update(self._signature(day, signed))
             body = self._missed_body(n, remaining)
@@ -738,7 +799,7 @@ class Client:
         fm["techniques"] = self.techniques(n) if signed or rng.random() < 0.5 else Flow()
         measures: dict[str, object] = {}
         risk, positive = self.risk_block(n)
-        if n == 1 or n % 4 == 0 or n == SESSIONS or positive or rng.random() < 0.5:
+        if n == 1 or n % 4 == 0 or n == self.total or positive or rng.random() < 0.5:
             level = self.level(n)
             phq9 = _scores(rng, 9, level)
             phq9[8] = rng.randint(1, 2) if positive else 0  # item 9 asks about thoughts of death
@@ -747,15 +808,17 @@ class Client:
                 measures["gad7"] = _scores(rng, 7, level * 0.8)
         fm["measures"] = measures
         fm["risk"] = risk
-        assigned: str | None = self.fill(rng.choice(HOMEWORK)) if n < SESSIONS else None
+        assigned: str | None = self.fill(rng.choice(HOMEWORK)) if n < self.total else None
         if phase == "initial":
             fm["initial"] = self._initial_tasks(n, signed)
         elif phase == "middle":
             fm["middle"] = self._middle_tasks(n, signed)
-        else:
+        elif phase == "termination":
             fm["termination"] = self._termination_tasks(n, signed)
+        else:
+            fm["maintenance"] = self._maintenance_tasks(signed)
         fm["homework"] = {"review": homework_before, "assigned": assigned}
-        if n < SESSIONS and rng.random() < 0.3:
+        if n < self.total and rng.random() < 0.3:
             fm["next_session"] = self.dates[n].isoformat()
         body = self._session_body(n, remaining, positive)
         return self._finish(n, fm, body), assigned
@@ -838,6 +901,11 @@ class Client:
             "maintenance_decision": decision,
         }
 
+    def _maintenance_tasks(self, signed: bool) -> dict[str, object]:
+        if not signed:
+            return {"interval_review": None, "warning_signs_checked": None}
+        return {"interval_review": self.fill(self.rng.choice(INTERVAL)), "warning_signs_checked": True}
+
     def _session_body(self, n: int, remaining: int, positive: bool) -> list[Section]:
         w = self.writer
         rng = self.rng
@@ -854,8 +922,10 @@ class Client:
         elif phase == "middle":
             more = [s + "." for s in AREA_STORIES[area]["work"]]
             sections.append(("Work on the problem area", work + " " + w.sentences(LINKS, 1), more, area))
-        else:
+        elif phase == "termination":
             sections.append(("Ending", w.sentences(TERMINATION_WORK, rng.randint(2, 4)), TERMINATION_WORK, None))
+        else:
+            sections.append(("Maintenance", w.sentences(MAINTENANCE_WORK, rng.randint(2, 4)), MAINTENANCE_WORK, None))
         if positive:
             sections.append(("Risk", w.sentences(RISK_POSITIVE, rng.randint(2, 4)), None, None))
         else:
@@ -875,16 +945,21 @@ class Client:
         """Render the note, adding sentences to its sections until it reaches its target size."""
         rng = self.rng
         remaining = SESSIONS - n
-        title = f"# Session {n} of {SESSIONS} ({remaining} remain{'s' if remaining == 1 else ''})"
+        if n > SESSIONS:
+            title = f"# Session {n}: maintenance, after the {SESSIONS} planned"
+        else:
+            title = f"# Session {n} of {SESSIONS} ({remaining} remain{'s' if remaining == 1 else ''})"
         target = rng.randint(NOTE_MIN_BYTES + 100, NOTE_MAX_BYTES - 400)
 
-        def render(parts: list[Section]) -> str:
-            return title + "\n\n" + "".join(f"## {head}\n\n{_wrap(text)}\n\n" for head, text, _, _ in parts)
+        def rendered(section: Section) -> str:
+            return f"## {section[0]}\n\n{_wrap(section[1])}\n\n"
 
         growable = [i for i, section in enumerate(sections) if section[2]]
         used: dict[int, set[str]] = {i: set() for i in growable}
         head_len = len(to_yaml(fm).encode()) + 8 + 71  # fences, and the content hash to come
-        while head_len + len(render(sections).encode()) < target:
+        # The body's size is kept section by section, so that a sentence added re-wraps one section only.
+        sizes = [len(rendered(section).encode()) for section in sections]
+        while head_len + len(title.encode()) + 2 + sum(sizes) < target:
             index = rng.choice(growable)
             head, text, pool, area = sections[index]
             assert pool is not None
@@ -893,7 +968,8 @@ class Client:
             used[index].add(template)
             sentence = self.fill(template, area)
             sections[index] = (head, f"{text} {sentence}", pool, area)
-        body = render(sections).rstrip("\n") + "\n"
+            sizes[index] = len(rendered(sections[index]).encode())
+        body = (title + "\n\n" + "".join(rendered(section) for section in sections)).rstrip("\n") + "\n"
         if "content_hash" in fm:
             text = signed_markdown(fm, body)
             self.hashes[n] = str(fm["content_hash"])
@@ -1076,15 +1152,22 @@ class Client:
             fm["maintenance"] = {"decision": decision, "referred_to": "Community psychology service"}
         return signed_markdown(fm, body)
 
-    def addendum_md(self) -> tuple[str, str] | None:
-        """An addendum to one signed, attended note, for about one client in ten."""
+    def addenda_md(self) -> list[tuple[str, str]]:
+        """Addenda to signed, attended notes: one for about one client in ten, one per 25 notes in a long course."""
         rng = self.rng
-        if rng.random() >= 0.1:
-            return None
+        if self.total <= SESSIONS and rng.random() >= 0.1:
+            return []
         candidates = sorted(n for n in self.hashes if n not in self.missed)
         if not candidates:
-            return None
-        n = rng.choice(candidates)
+            return []
+        if self.total <= SESSIONS:
+            chosen = [rng.choice(candidates)]
+        else:
+            chosen = sorted(rng.sample(candidates, max(1, len(candidates) // LONG_ADDENDUM_EVERY)))
+        return [self._addendum(n) for n in chosen]
+
+    def _addendum(self, n: int) -> tuple[str, str]:
+        rng = self.rng
         kind = rng.choice(list(ADDENDUM_REASONS))
         day = self.dates[n - 1] + dt.timedelta(days=rng.randint(1, 3))
         body = _wrap(self.writer.sentences(ADDENDUM_TEXT, rng.randint(1, 2))) + "\n"
@@ -1094,6 +1177,7 @@ class Client:
             "amends": {
                 "note": f"sessions/{n:02d}.md",
                 "content_hash": self.hashes[n],
+                # A placeholder: --git puts the id of the commit that signed the note here.
                 "commit": hashlib.sha1(f"{self.id}:{n}".encode()).hexdigest(),
             },
             "author": self.clinician,
@@ -1123,49 +1207,35 @@ def _wrap(text: str, width: int = 100) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# The repository.
+# One client's files.
 # ---------------------------------------------------------------------------------------------
 
+# What `ipt-notes new-client` commits first: the repository's own files, the course settings and
+# the intake files (here already as the course left them).
+OPENING = (".gitignore", ".gitattributes", "course-settings.yaml", "client.yaml", "inventory.yaml", "formulation.md")
 
-def write_corpus(out: Path, clients: int, seed: int) -> dict[str, int]:
-    """Write the notes repository; return how many files of each kind were written."""
-    counts = dict.fromkeys(KINDS, 0)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "ipt-notes.yaml").write_text(CONFIG, encoding="utf-8")
-    counts["config"] += 1
-    for number in range(1, clients + 1):
-        client = Client(number, seed)
-        folder = out / "clients" / client.id
-        sessions = folder / "sessions"
-        sessions.mkdir(parents=True, exist_ok=True)
-        # Written in the order a course produces them; the generator state follows that order.
-        files = {
-            "client.yaml": client.client_yaml(),
-            "inventory.yaml": client.inventory_yaml(),
-            "formulation.md": client.formulation_md(),
-        }
-        homework: str | None = None
-        for n in range(1, SESSIONS + 1):
-            text, homework = client.session(n, homework)
-            files[f"sessions/{n:02d}.md"] = text
-        addendum = client.addendum_md()
-        if addendum is not None:
-            files[f"sessions/{addendum[0]}"] = addendum[1]
-            counts["addendum"] += 1
-        files["review.md"] = client.review_md()
-        for name, text in files.items():
-            (folder / name).write_text(text, encoding="utf-8")
-        counts["client"] += 1
-        counts["inventory"] += 1
-        counts["formulation"] += 1
-        counts["session"] += SESSIONS
-        counts["review"] += 1
-    return counts
+
+def course_files(number: int, seed: int, sessions: int, shared: dict[str, str]) -> tuple[Client, dict[str, str]]:
+    """A client and its files (path inside its folder: text); `shared` are the files every client has."""
+    client = Client(number, seed, sessions)
+    files = dict(shared)
+    # Written in the order a course produces them; the generator state follows that order.
+    files["client.yaml"] = client.client_yaml()
+    files["inventory.yaml"] = client.inventory_yaml()
+    files["formulation.md"] = client.formulation_md()
+    homework: str | None = None
+    for n in range(1, sessions + 1):
+        files[f"sessions/{n:02d}.md"], homework = client.session(n, homework)
+    for name, text in client.addenda_md():
+        files[f"sessions/{name}"] = text
+    files["review.md"] = client.review_md()
+    return client, files
 
 
 _SESSION = re.compile(r"[0-9]{2,3}\.md\Z")
 _ADDENDUM = re.compile(r"[0-9]{2,3}\.addendum-[1-9][0-9]*\.md\Z")
 _PLAIN = {
+    "course-settings.yaml": "course_settings",
     "client.yaml": "client",
     "inventory.yaml": "inventory",
     "formulation.md": "formulation",
@@ -1173,19 +1243,48 @@ _PLAIN = {
 }
 
 
+def kind_in_client(parts: tuple[str, ...]) -> str | None:
+    """The kind of a file from its path inside a client folder."""
+    if len(parts) == 1:
+        return _PLAIN.get(parts[0])
+    if len(parts) == 2 and parts[0] == "sessions":
+        if _SESSION.match(parts[1]):
+            return "session"
+        if _ADDENDUM.match(parts[1]):
+            return "addendum"
+    return None
+
+
 def kind_of(relative: Path) -> str | None:
-    """The kind of a file of the corpus from its place in the layout."""
+    """The kind of a file of the corpus from its place in the layout (relative to the practice)."""
     parts = relative.parts
     if parts == ("ipt-notes.yaml",):
         return "config"
-    if len(parts) == 3 and parts[0] == "clients":
-        return _PLAIN.get(parts[2])
-    if len(parts) == 4 and parts[0] == "clients" and parts[2] == "sessions":
-        if _SESSION.match(parts[3]):
-            return "session"
-        if _ADDENDUM.match(parts[3]):
-            return "addendum"
+    if len(parts) >= 3 and parts[0] == "clients":
+        return kind_in_client(parts[2:])
     return None
+
+
+def skipped_dir(name: str) -> bool:
+    """Folders that hold no notes: git's own, process notes, anything hidden."""
+    return name.startswith(".") or name == "private"
+
+
+def client_ids(practice: Path) -> list[str]:
+    return sorted(p.name for p in (practice / "clients").iterdir() if p.is_dir() and not p.is_symlink())
+
+
+# ---------------------------------------------------------------------------------------------
+# One client's history.
+# ---------------------------------------------------------------------------------------------
+
+_FIELD = re.compile(r"^(date|status|signed_at|cosigned_at): *(\S.*)$", re.MULTILINE)
+_AMENDS_NOTE = re.compile(r"^  note: (sessions/[0-9]+\.md)$", re.MULTILINE)
+_AMENDS_COMMIT = re.compile(r"^  commit: .*$", re.MULTILINE)
+_OWN_HASH = re.compile(r"^content_hash: \S+$", re.MULTILINE)
+# Signature lines a draft does not have yet: `ipt-notes sign` adds the first three, `cosign` the rest.
+_UNSIGNED_KEYS = ("signed_by:", "signed_at:", "content_hash:", "cosigned_by:", "cosigned_at:")
+_COSIGNATURE_KEYS = ("cosigned_by:", "cosigned_at:")
 
 
 def front_matter(text: str) -> str:
@@ -1199,6 +1298,318 @@ def front_matter(text: str) -> str:
     return rest[: match.start()]
 
 
+def _fields(text: str) -> dict[str, str]:
+    """The few top-level fields a history is dated by."""
+    return {key: value.strip().strip('"') for key, value in _FIELD.findall(front_matter(text))}
+
+
+def _seconds(value: str) -> int:
+    """A date or timestamp of the corpus in seconds since the epoch (a date counts from 09:00 UTC)."""
+    if "T" not in value:
+        value += "T09:00:00Z"
+    return int(dt.datetime.fromisoformat(value).timestamp())
+
+
+def _head_lines(signed: str, keep: Callable[[str], str | None]) -> str:
+    """The note with each line of its front matter passed through `keep` (None drops the line)."""
+    end = signed.index("\n---\n", 3) + 1
+    lines = [kept for line in signed[:end].splitlines(keepends=True) if (kept := keep(line)) is not None]
+    return "".join(lines) + signed[end:]
+
+
+def draft_of(signed: str) -> str:
+    """The note as it stood before `ipt-notes sign`: status draft, no signature lines."""
+
+    def keep(line: str) -> str | None:
+        if line.startswith(_UNSIGNED_KEYS):
+            return None
+        return "status: draft\n" if line == "status: signed\n" else line
+
+    return _head_lines(signed, keep)
+
+
+def without_cosignature(signed: str) -> str:
+    """The note as `ipt-notes sign` left it, before the supervisor's `cosign` added two lines."""
+    return _head_lines(signed, lambda line: None if line.startswith(_COSIGNATURE_KEYS) else line)
+
+
+def link_addendum(text: str, commit: str) -> str:
+    """The addendum with the id of the commit that signed its note, signed again over that id."""
+    linked, count = _AMENDS_COMMIT.subn(f'  commit: "{commit}"', text, count=1)
+    if count != 1:
+        raise CorpusError("an addendum has no amends.commit line")
+    return _OWN_HASH.sub(f"content_hash: {content_hash(linked.encode('utf-8'))}", linked, count=1)
+
+
+@dataclass
+class Step:
+    """One commit of a client's history: when it is wanted, its message and author, the files it writes."""
+
+    when: int
+    message: str
+    ident: str
+    files: dict[str, str]
+    signs: str | None = None
+    """The note this commit signs: the commit an addendum to that note names."""
+    amends: str | None = None
+    """For an addendum's commits, the note it amends; `link` then makes the files from that note's signing commit."""
+    link: Callable[[str], dict[str, str]] | None = None
+
+
+def client_steps(client: Client, files: dict[str, str]) -> list[Step]:
+    """The commits ipt-notes would have made of the course, in time order."""
+    cid, ident = client.id, client.clinician
+    # new-client a week before the first session, 09:00 UTC.
+    steps = [Step(_seconds(client.dates[0].isoformat()) - 6 * 86400, f"new-client {cid}", ident, {})]
+    steps[0].files = {name: files[name] for name in OPENING}
+    for n in range(1, client.total + 1):
+        path = f"sessions/{n:02d}.md"
+        note = files[path]
+        fields = _fields(note)
+        drafted = _seconds(fields["date"]) - 3600  # scaffolded at 08:00 on the day of the session
+        if fields["status"] != "signed":
+            steps.append(Step(drafted, f"new-session {cid} {n}", ident, {path: note}))
+            continue
+        steps.append(Step(drafted, f"new-session {cid} {n}", ident, {path: draft_of(note)}))
+        signed = max(_seconds(fields["signed_at"]), drafted + 60)
+        steps.append(Step(signed, f"sign {cid} {n}", ident, {path: without_cosignature(note)}, signs=path))
+        if "cosigned_at" in fields and client.supervisor is not None:
+            cosigned = max(_seconds(fields["cosigned_at"]), signed + 60)
+            steps.append(Step(cosigned, f"cosign {cid} {n}", client.supervisor, {path: note}))
+    for path, text in sorted(files.items()):
+        if kind_in_client(tuple(path.split("/"))) != "addendum":
+            continue
+        fields = _fields(text)
+        target = _AMENDS_NOTE.search(text)
+        if target is None:
+            raise CorpusError(f"{client.id}/{path} names no note it amends")
+        n = int(Path(target.group(1)).stem)
+        drafted = _seconds(fields["date"])
+
+        def draft(commit: str, path: str = path, text: str = text) -> dict[str, str]:
+            return {path: draft_of(link_addendum(text, commit))}
+
+        def signed_version(commit: str, path: str = path, text: str = text) -> dict[str, str]:
+            return {path: link_addendum(text, commit)}
+
+        steps.append(Step(drafted, f"amend {cid} {n}", ident, {}, amends=target.group(1), link=draft))
+        steps.append(
+            Step(
+                max(_seconds(fields["signed_at"]), drafted + 60),
+                f"sign {cid} {n} addendum-1",
+                ident,
+                {},
+                amends=target.group(1),
+                link=signed_version,
+            )
+        )
+    review = files["review.md"]
+    fields = _fields(review)
+    drafted = _seconds(fields["date"]) + 8 * 3600  # written by hand in the evening of the last session
+    if fields["status"] != "signed":
+        steps.append(Step(drafted, "Draft the end-of-therapy review", ident, {"review.md": review}))
+    else:
+        steps.append(Step(drafted, "Draft the end-of-therapy review", ident, {"review.md": draft_of(review)}))
+        when = max(_seconds(fields["signed_at"]), drafted + 60)
+        steps.append(Step(when, f"sign {cid} review", ident, {"review.md": review}))
+    steps.sort(key=lambda step: step.when)  # stable: a note's draft stays before its signature
+    return steps
+
+
+@dataclass
+class FastImport:
+    """A `git fast-import` stream onto refs/heads/main, one commit at a time, dated by a clock that never goes back."""
+
+    continues: bool
+    """Whether the branch exists already: the first commit of the stream then starts from its tip."""
+    clock: int = 0
+    chunks: list[bytes] = field(default_factory=list)
+    marks: int = 0
+
+    def commit(self, message: str, ident: str, wanted: int, files: dict[str, str]) -> int:
+        """Add a commit of `files` (path: text) at `wanted` or the second after the previous one; its mark."""
+        self.clock = max(wanted, self.clock + 1)
+        self.marks += 1
+        msg = message.encode("utf-8")
+        head = (
+            f"commit refs/heads/main\nmark :{self.marks}\n"
+            f"author {ident} {self.clock} +0000\ncommitter {ident} {self.clock} +0000\n"
+            f"data {len(msg)}\n"
+        )
+        self.chunks += [head.encode("utf-8"), msg, b"\n"]
+        if self.continues and self.marks == 1:
+            self.chunks.append(b"from refs/heads/main^0\n")
+        for path, text in files.items():
+            data = text.encode("utf-8")
+            self.chunks += [f"M 100644 inline {path}\ndata {len(data)}\n".encode(), data, b"\n"]
+        self.chunks.append(b"\n")
+        return self.marks
+
+    def run(self, repo: Path, *, marks: bool = False) -> dict[int, str]:
+        """Feed the stream to one `git fast-import`; with `marks`, the commit id of every mark."""
+        argv = ["git", "fast-import", "--quiet", "--done"]
+        marks_file = repo / ".git" / "bench-fast-import-marks"  # fast-import writes it through a lock file
+        if marks:
+            argv.append(f"--export-marks={marks_file}")
+        stream = b"".join([*self.chunks, b"done\n"])
+        done = subprocess.run(argv, cwd=repo, input=stream, capture_output=True, check=False)
+        if done.returncode != 0:
+            raise CorpusError(f"git fast-import exited with {done.returncode}: {done.stderr.decode()[-2000:]}")
+        if not marks:
+            return {}
+        pairs = [line.split() for line in marks_file.read_text(encoding="utf-8").splitlines()]
+        marks_file.unlink()
+        return {int(mark[1:]): sha for mark, sha in pairs}
+
+
+def import_history(repo: Path, steps: list[Step]) -> int:
+    """Write `steps` as commits on main; how many `git fast-import` runs that took.
+
+    An addendum must name the commit that signed its note, whose id is known only once it is
+    imported: the stream is cut there, and the rest goes on from the branch in another run.
+    """
+    signing: dict[str, str] = {}  # note -> the id of the commit that signed it
+    waiting: dict[str, int] = {}  # note -> the mark of that commit in the stream not yet imported
+    stream = FastImport(continues=False)
+    runs = 0
+    for step in steps:
+        files = step.files
+        if step.link is not None:
+            assert step.amends is not None
+            if step.amends not in signing:
+                if step.amends not in waiting:
+                    raise CorpusError(f"{repo.name}: an addendum amends {step.amends}, signed by no commit before it")
+                marks = stream.run(repo, marks=True)
+                runs += 1
+                signing.update({path: marks[mark] for path, mark in waiting.items()})
+                waiting.clear()
+                stream = FastImport(continues=True, clock=stream.clock)
+            files = step.link(signing[step.amends])
+        mark = stream.commit(step.message, step.ident, step.when, files)
+        if step.signs is not None:
+            waiting[step.signs] = mark
+    stream.run(repo)
+    return runs + 1
+
+
+def _action(message: str) -> str:
+    words = message.split()
+    if words[0] == "sign" and words[-1] == "review":
+        return "sign review"
+    if words[0] == "sign" and words[-1].startswith("addendum-"):
+        return "sign addendum"
+    return words[0] if words[0] in ("new-client", "new-session", "sign", "cosign", "amend") else "by hand"
+
+
+# ---------------------------------------------------------------------------------------------
+# The practice.
+# ---------------------------------------------------------------------------------------------
+
+
+def _build_client(
+    task: tuple[Path, int, int, int, dict[str, str], Path | None],
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Write one client: its files, or (given the model's git folder) its repository with its history.
+
+    Returns the files by kind and the commits by action.
+    """
+    out, number, seed, sessions, shared, model = task
+    client, files = course_files(number, seed, sessions, shared)
+    folder = out / "clients" / client.id
+    counts = dict.fromkeys(KINDS, 0)
+    for path in files:
+        kind = kind_in_client(tuple(path.split("/")))
+        if kind is not None:
+            counts[kind] += 1
+    (folder / "sessions").mkdir(parents=True)
+    if model is None:
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        return counts, {}
+    # The repository as `git init` and `configure` made the model: its settings and its hook.
+    shutil.copytree(model, folder / ".git", symlinks=True)
+    steps = client_steps(client, files)
+    commits: dict[str, int] = {"fast-import runs": import_history(folder, steps)}
+    for step in steps:
+        commits[_action(step.message)] = commits.get(_action(step.message), 0) + 1
+    done = subprocess.run(["git", "reset", "--hard", "-q"], cwd=folder, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise CorpusError(f"git reset --hard in {folder} exited with {done.returncode}: {done.stderr.decode()}")
+    return counts, commits
+
+
+def write_practice(out: Path) -> dict[str, str]:
+    """The practice folder as `ipt-notes init` makes it, with the corpus's settings; the files every client has."""
+    from ipt_notes.client_repository import repository_files
+    from ipt_notes.commands.init import init_practice
+    from ipt_notes.settings import course_settings_text, load_practice_settings
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ipt-notes.yaml").write_text(CONFIG, encoding="utf-8")
+    init_practice(out)  # writes what is missing: .gitignore and clients/
+    shared = {"course-settings.yaml": course_settings_text(load_practice_settings(out).course)}
+    shared.update(repository_files(out))
+    return shared
+
+
+def model_repository(folder: Path) -> Path:
+    """An empty repository as `ipt-notes new-client` sets one up (git init -b main, then its settings
+    and hook, by ipt-notes' own `configure`); its git folder, which every client's starts as a copy of.
+
+    Copying it costs a millisecond where the dozen git commands of `configure` cost 50.
+    """
+    from ipt_notes.client_repository import configure
+    from ipt_notes.git import init_repository
+
+    folder.mkdir(parents=True)
+    repository = init_repository(folder)
+    if configure(repository) is None:
+        raise CorpusError("ipt-notes did not install its pre-commit hook in the model repository")
+    return repository.git_dir
+
+
+def write_corpus(
+    out: Path, clients: int, seed: int, *, sessions: int = SESSIONS, git: bool = False, jobs: int = 2
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Write the practice; return how many notes files of each kind, and (with `git`) commits of each action.
+
+    With `git`, this process's environment loses its GIT_* variables and the user's git settings.
+    """
+    if git:
+        for key in [key for key in os.environ if key.startswith("GIT_")]:
+            del os.environ[key]
+        os.environ.update(GIT_ISOLATION)
+    umask = os.umask(0o077)  # as ipt-notes: files 0600, folders 0700
+    import tempfile
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="make-corpus-") as tmp:
+            shared = write_practice(out)
+            model = model_repository(Path(tmp) / "model") if git else None
+            tasks = [(out, number, seed, sessions, shared, model) for number in range(1, clients + 1)]
+            if jobs <= 1 or clients < 2:
+                results: Iterator[tuple[dict[str, int], dict[str, int]]] = map(_build_client, tasks)
+                return _totals(results)
+            import multiprocessing
+
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                return _totals(pool.imap_unordered(_build_client, tasks, chunksize=4))
+    finally:
+        os.umask(umask)
+
+
+def _totals(results: Iterator[tuple[dict[str, int], dict[str, int]]]) -> tuple[dict[str, int], dict[str, int]]:
+    counts = dict.fromkeys(KINDS, 0)
+    counts["config"] = 1
+    commits: dict[str, int] = {}
+    for files, made in results:
+        for key, value in files.items():
+            counts[key] += value
+        for key, value in made.items():
+            commits[key] = commits.get(key, 0) + value
+    return counts, commits
+
+
 def export_front_matter(corpus: Path, target: Path) -> dict[str, int]:
     """Write every notes file's YAML to `target/<kind>/<name>.yaml`; return counts by kind."""
     if target.exists():
@@ -1207,7 +1618,7 @@ def export_front_matter(corpus: Path, target: Path) -> dict[str, int]:
     for kind in KINDS:
         (target / kind).mkdir(parents=True)
     for current, dirs, files in os.walk(corpus):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if not skipped_dir(d))
         for name in sorted(files):
             path = Path(current) / name
             relative = path.relative_to(corpus)
@@ -1232,10 +1643,20 @@ def export_front_matter(corpus: Path, target: Path) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write a synthetic ipt-notes repository for benchmarks.")
-    parser.add_argument("out_dir", type=Path, help="the notes repository to write (created; must be empty or absent)")
+    parser = argparse.ArgumentParser(description="Write a synthetic ipt-notes practice for benchmarks.")
+    parser.add_argument("out_dir", type=Path, help="the practice folder to write (created; must be empty or absent)")
     parser.add_argument("--clients", type=int, default=500, help="number of clients (default 500)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generator (default 1)")
+    parser.add_argument(
+        "--sessions",
+        type=int,
+        default=SESSIONS,
+        help=f"session notes per client (default {SESSIONS}; beyond {SESSIONS}, maintenance, up to {MAX_SESSIONS})",
+    )
+    parser.add_argument(
+        "--git", action="store_true", help="make each client a git repository with its history, as ipt-notes would"
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument(
         "--front-matter-dir",
         type=Path,
@@ -1243,13 +1664,25 @@ def main(argv: list[str] | None = None) -> int:
         help="also write each file's YAML here, grouped by kind, for other validators",
     )
     args = parser.parse_args(argv)
-    if args.clients < 1:
-        parser.error("--clients must be at least 1")
+    if args.clients < 1 or not SESSIONS <= args.sessions <= MAX_SESSIONS:
+        parser.error(f"--clients must be at least 1, --sessions from {SESSIONS} to {MAX_SESSIONS}")
     if args.out_dir.exists() and any(args.out_dir.iterdir()):
         parser.error(f"{args.out_dir} exists and is not empty")
-    counts = write_corpus(args.out_dir, args.clients, args.seed)
+    try:
+        counts, commits = write_corpus(
+            args.out_dir.absolute(), args.clients, args.seed, sessions=args.sessions, git=args.git, jobs=args.jobs
+        )
+    except CorpusError as error:
+        print(f"make_corpus: {error}", file=sys.stderr)
+        return 1
     total = sum(counts.values())
     print(f"wrote {total} notes files to {args.out_dir}: " + ", ".join(f"{counts[k]} {k}" for k in KINDS if counts[k]))
+    if commits:
+        runs = commits.pop("fast-import runs")
+        print(
+            f"and {sum(commits.values())} commits in {args.clients} client repositories ({runs} git fast-import runs): "
+            + ", ".join(f"{n} {action}" for action, n in sorted(commits.items()))
+        )
     if args.front_matter_dir is not None:
         exported = export_front_matter(args.out_dir, args.front_matter_dir)
         print(f"wrote {sum(exported.values())} YAML files to {args.front_matter_dir}")

@@ -1,43 +1,43 @@
-"""`verify` and `log`: the record's history, audited.
+"""`verify`: one client's history, audited.
 
-`verify` walks the history once, in one process, along the first-parent chain from HEAD (a merge
-counts as the changes it brings to the first parent). It reads every version of every note in one
-`git cat-file --batch`, and reports, naming the file and the commit:
+It reads the whole history once, in one `git fast-export`: every commit reachable from HEAD,
+parents before children, side branches and merges included, with every version of every note;
+`git fsck` checks every object on another core meanwhile.
+It reports, naming the file and the commit:
 
 - a signed note changed or deleted in any later commit (adding a co-signature is allowed);
 - a note whose content hash did not match when it was signed;
 - an addendum whose amended note, hash or signing commit does not resolve;
-- objects that `git fsck --full --strict` finds unsound;
-- a commit dated before its parent along the first-parent chain;
-- with `--remote`, a remote branch that is not an ancestor of HEAD (history rewritten);
-- with `--require-signed-commits`, a commit without a good signature since the configured start.
+- objects that `git fsck --full` finds unsound;
+- a commit dated before one of its parents;
+- with a remote, a branch there that is not an ancestor of HEAD (history rewritten);
+- with signed commits required, a commit without a good signature since the configured start.
+
+A shallow clone holds only part of the history, so it is refused rather than passed.
 
 What it does not prove: git records changes, not reads. Nothing here shows who opened a note, and
-a history can be rewritten wholesale by whoever holds the repository; a remote that refuses
-rewrites (see `ipt-notes backup`) is the witness against that.
+a history can be rewritten wholesale by whoever holds the repository; a backup that refuses
+rewrites is the witness against that.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 import subprocess
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ipt_notes.errors import RefusedInput
+from ipt_notes.errors import GitProblem
 from ipt_notes.git import Repository
-from ipt_notes.layout import FileKind, kind_of_parts, require_client_id
+from ipt_notes.layout import SIGNED_KINDS, FileKind, kind_in_client
 from ipt_notes.loader import parse_document
 from ipt_notes.problems import Problem, Severity
 from ipt_notes.signing import content_hash, is_signed, without_cosignature
 
-__all__ = ["Change", "Commit", "history", "verify"]
+__all__ = ["Change", "Commit", "history", "verify_repository"]
 
-_SIGNABLE = frozenset({FileKind.SESSION, FileKind.ADDENDUM, FileKind.REVIEW})
 # Reading the recorded hash from its line spares a YAML parse of every signed version in history.
 _RECORDED_HASH = re.compile(rb"^content_hash:[ \t]*(sha256:[0-9a-f]{64})[ \t]*\r?$", re.MULTILINE)
-_NULL = "0" * 40
 
 
 @dataclass(frozen=True)
@@ -57,30 +57,101 @@ class Commit:
     changes: list[Change] = field(default_factory=list)
 
 
-def history(repository: Repository, paths: Sequence[str], *, signatures: bool = False) -> list[Commit]:
-    """The first-parent history from the root commit to HEAD, with each commit's changes to `paths`."""
-    fmt = "%x1e%H %P%x1f%ct" + ("%x1f%G?" if signatures else "")
-    result = repository.git(
-        "log", "--reverse", "--first-parent", "-m", f"--format={fmt}", "--raw", "--no-abbrev", "--no-renames", "-z",
-        "--", *paths,
-    )  # fmt: skip
-    commits = []
-    for record in result.stdout.decode("utf-8", "surrogateescape").split("\x1e")[1:]:
-        header, _, raw = record.partition("\0")
-        ids, *rest = header.split("\x1f")
-        sha, *parents = ids.split()
-        commit = Commit(sha, parents, int(rest[0]), rest[1] if len(rest) > 1 else "")
-        tokens = raw.lstrip("\n").split("\0")
-        for meta, path in zip(tokens[0::2], tokens[1::2], strict=False):
-            if meta.startswith(":"):
-                _, _, old, new, status = meta[1:].split(" ")
-                commit.changes.append(Change(status[:1], old, new, path))
-        commits.append(commit)
-    return commits
+@dataclass
+class Walk:
+    """A client's history as `git fast-export` gives it: commits parents first, each with its
+    changes against its first parent, and the content of every file version by blob id."""
+
+    commits: list[Commit]
+    blobs: dict[str, bytes]
+
+    def files_at(self, sha: str) -> dict[str, str] | None:
+        """Path to blob id of the signable files at a commit of this history, or None if it has no such commit.
+
+        A commit's changes are against its first parent, so its files are the first-parent chain's
+        changes replayed from the root.
+        """
+        by_sha = {commit.sha: commit for commit in self.commits}
+        chain = []
+        current = by_sha.get(sha)
+        if current is None:
+            return None
+        while current is not None:
+            chain.append(current)
+            current = by_sha.get(current.parents[0]) if current.parents else None
+        files: dict[str, str] = {}
+        for commit in reversed(chain):
+            for change in commit.changes:
+                if change.status == "D":
+                    files.pop(change.path, None)
+                else:
+                    files[change.path] = change.new
+        return files
+
+
+def history(repository: Repository) -> Walk | None:
+    """Every commit reachable from HEAD, parents first, with its changes to signable files; empty
+    before the first commit, and None when git cannot read it all (damaged objects: fsck says which).
+
+    `git fast-export` writes the history in the format git-fast-import(1) defines: blobs (`mark`,
+    `original-oid`, `data N` and N bytes), then commits (`mark`, `original-oid`, `committer ... TIME
+    ZONE`, `data N` message, `from` and `merge` parents, and `M MODE REF PATH` or `D PATH` for each
+    file changed against the first parent). Paths git must quote are never signable notes.
+    """
+    exported = repository.git("fast-export", "--show-original-ids", "HEAD", check=False)
+    if exported.returncode != 0:
+        return Walk([], {}) if repository.head() is None else None
+    data = exported.stdout
+    ids: dict[bytes, str] = {}
+    blobs: dict[str, bytes] = {}
+    commits: list[Commit] = []
+    mark = b""
+    oid = ""
+    kind = b""
+    at = 0
+    while at < len(data):
+        end = data.index(b"\n", at)
+        line = data[at:end]
+        at = end + 1
+        word, _, rest = line.partition(b" ")
+        if word in (b"blob", b"commit", b"reset", b"tag"):
+            kind, mark, oid = word, b"", ""
+            if word == b"commit":
+                commits.append(Commit("", [], 0))
+        elif word == b"mark":
+            mark = rest
+        elif word == b"original-oid":
+            oid = rest.decode()
+            ids[mark] = oid
+            if kind == b"commit":
+                commits[-1].sha = oid
+        elif word == b"data":
+            size = int(rest)
+            if kind == b"blob":
+                blobs[oid] = data[at : at + size]
+            at += size
+            if data[at : at + 1] == b"\n":
+                at += 1  # the optional line feed after the data
+        elif kind != b"commit":
+            continue
+        elif word == b"committer":
+            commits[-1].time = int(rest.rsplit(b" ", 2)[1])
+        elif word in (b"from", b"merge"):
+            commits[-1].parents.append(ids.get(rest) or rest.decode())
+        elif word == b"M":
+            _, ref, path = rest.split(b" ", 2)
+            name = path.decode("utf-8", "surrogateescape")
+            if _signable(name):
+                commits[-1].changes.append(Change("M", "", ids.get(ref) or ref.decode(), name))
+        elif word == b"D":
+            name = rest.decode("utf-8", "surrogateescape")
+            if _signable(name):
+                commits[-1].changes.append(Change("D", "", "", name))
+    return Walk(commits, blobs)
 
 
 def _signable(path: str) -> bool:
-    return kind_of_parts(tuple(path.split("/"))) in _SIGNABLE
+    return kind_in_client(tuple(path.split("/"))) in SIGNED_KINDS
 
 
 def _fields(raw: bytes) -> dict[str, object]:
@@ -98,40 +169,34 @@ class _Signed:
     raw: bytes
 
 
-def _finding(path: str, rule: str, message: str, severity: Severity = Severity.ERROR) -> Problem:
-    return Problem(path, 1, 1, severity, rule, message)
+class _Report:
+    """Findings, each once, at a path shown relative to the current folder."""
+
+    def __init__(self, shown_folder: str) -> None:
+        self.shown_folder = shown_folder
+        self.problems: dict[Problem, None] = {}
+
+    def add(self, path: str | None, rule: str, message: str) -> None:
+        shown = self.shown_folder if path is None else str(Path(self.shown_folder) / path)
+        self.problems[Problem(shown, 1, 1, Severity.ERROR, rule, message)] = None
 
 
-def client_paths(clients: Sequence[str]) -> list[str]:
-    return [f"clients/{require_client_id(client)}" for client in clients] or ["clients"]
-
-
-def _notes_history(repository: Repository, commits: list[Commit]) -> Iterator[Problem]:
-    wanted = {c.new for commit in commits for c in commit.changes if c.new != _NULL and _signable(c.path)}
-    blobs = repository.object_contents(sorted(wanted))
+def _notes_history(walk: Walk, report: _Report) -> None:
     signed: dict[str, _Signed] = {}
-    latest: dict[str, bytes] = {}
-    for commit in commits:
+    for commit in walk.commits:
         short = commit.sha[:12]
         for change in commit.changes:
-            if not _signable(change.path):
-                continue
-            if change.status == "D":
-                latest.pop(change.path, None)
-            else:
-                latest[change.path] = blobs.get(change.new, b"")
             before = signed.get(change.path)
             if before is not None:
                 if change.status == "D":
-                    yield _finding(
-                        change.path, "verify-signed-deleted", f"the signed note was deleted in commit {short}"
-                    )
-                    del signed[change.path]
+                    report.add(change.path, "verify-signed-deleted", f"the signed note was deleted in commit {short}")
                     continue
-                raw = blobs.get(change.new, b"")
+                if change.new == before.blob:
+                    continue
+                raw = walk.blobs.get(change.new, b"")
                 if without_cosignature(raw) != without_cosignature(before.raw):
                     # The note as signed stays the reference for later commits and for its addenda.
-                    yield _finding(
+                    report.add(
                         change.path,
                         "verify-signed-changed",
                         f"the note signed in commit {before.commit[:12]} was changed in commit {short}",
@@ -139,109 +204,145 @@ def _notes_history(repository: Repository, commits: list[Commit]) -> Iterator[Pr
                 else:
                     signed[change.path] = _Signed(change.new, before.commit, raw)
                 continue
-            raw = blobs.get(change.new, b"")
-            if change.status != "D" and is_signed(raw):
+            if change.status == "D":
+                continue
+            raw = walk.blobs.get(change.new, b"")
+            if is_signed(raw):
                 recorded = _RECORDED_HASH.search(raw)
                 if recorded is None or recorded.group(1).decode() != content_hash(raw):
-                    yield _finding(
+                    report.add(
                         change.path,
                         "verify-hash-mismatch",
                         f"the content hash did not match the note when it was signed in commit {short}",
                     )
                 signed[change.path] = _Signed(change.new, commit.sha, raw)
-    yield from _addenda(repository, latest, signed)
+    if walk.commits:
+        _addenda(walk, signed, report)
 
 
-def _addenda(repository: Repository, latest: dict[str, bytes], signed: dict[str, _Signed]) -> Iterator[Problem]:
-    """Every addendum at HEAD resolves: its note is signed, with the recorded hash and signing commit."""
-    links: list[tuple[str, str, dict[str, object]]] = []
-    for path, raw in sorted(latest.items()):
-        amends = _fields(raw).get("amends") if ".addendum-" in path else None
-        if isinstance(amends, dict):
-            links.append((path, f"{path.rsplit('/sessions/', 1)[0]}/{amends.get('note')}", amends))
-    specs = [f"{amends['commit']}:{target}" for _, target, amends in links if amends.get("commit")]
-    at_signing = repository.object_contents(specs)
-    for path, target, amends in links:
-        current = signed.get(target)
-        if current is None:
-            yield _finding(path, "verify-addendum", "the note this addendum amends is not a signed note at HEAD")
-        elif content_hash(current.raw) != amends.get("content_hash"):
-            yield _finding(path, "verify-addendum", "the amended note's content hash differs from the one recorded")
-        if amends.get("commit") and f"{amends['commit']}:{target}" not in at_signing:
-            yield _finding(path, "verify-addendum", "the recorded signing commit does not hold the amended note")
+def _addenda(walk: Walk, signed: dict[str, _Signed], report: _Report) -> None:
+    """Every addendum at HEAD resolves: its note is signed, with the recorded hash and signing commit.
+
+    The note as it was signed is the reference, so a note changed later is reported once, as
+    changed, and not again through each of its addenda.
+    """
+    head = walk.files_at(walk.commits[-1].sha) or {}
+    for path, blob in sorted(head.items()):
+        if kind_in_client(tuple(path.split("/"))) is not FileKind.ADDENDUM:
+            continue
+        amends = _fields(walk.blobs.get(blob, b"")).get("amends")
+        if not isinstance(amends, dict):
+            continue
+        target = str(amends.get("note"))
+        reference = signed.get(target)
+        raw = reference.raw if reference is not None and target in head else None
+        if raw is None or not is_signed(raw):
+            report.add(path, "verify-addendum", "the note this addendum amends is not a signed note at HEAD")
+        elif content_hash(raw) != amends.get("content_hash"):
+            report.add(path, "verify-addendum", "the amended note's content hash differs from the one recorded")
+        commit = amends.get("commit")
+        at_signing = walk.files_at(str(commit)) if commit else None
+        if commit and (at_signing is None or target not in at_signing):
+            report.add(path, "verify-addendum", "the recorded signing commit does not hold the amended note")
 
 
-def _dates(commits: list[Commit]) -> Iterator[Problem]:
-    for earlier, later in itertools.pairwise(commits):
-        if later.time < earlier.time:
-            yield _finding(
-                ".",
-                "verify-commit-dates",
-                f"commit {later.sha[:12]} is dated before its parent {earlier.sha[:12]}",
-            )
+def _dates(commits: list[Commit], report: _Report) -> None:
+    times = {commit.sha: commit.time for commit in commits}
+    for commit in commits:
+        for parent in commit.parents:
+            if parent in times and commit.time < times[parent]:
+                report.add(
+                    None, "verify-commit-dates", f"commit {commit.sha[:12]} is dated before its parent {parent[:12]}"
+                )
 
 
-def _fsck(checking: subprocess.Popen[bytes]) -> Iterator[Problem]:
+def _fsck(checking: subprocess.Popen[bytes], report: _Report) -> None:
     stdout, stderr = checking.communicate()
     lines = (stdout + stderr).decode("utf-8", "replace").splitlines()
     if checking.returncode != 0 or lines:
         # fsck names objects by id, never by content.
         detail = "; ".join(line.strip() for line in lines[:5]) or f"exit {checking.returncode}"
-        yield _finding(".", "verify-fsck", f"git fsck --full --strict found problems: {detail}")
+        report.add(None, "verify-fsck", f"git fsck --full found problems: {detail}")
 
 
-def _remote(repository: Repository, remote: str) -> Iterator[Problem]:
+def _remote(repository: Repository, remote: str, report: _Report) -> None:
+    known = repository.git("remote", check=False).stdout.decode().split()
+    if remote not in known:
+        report.add(None, "verify-remote", f"there is no {remote} remote to check against (ipt-notes add-backup)")
+        return
     listed = repository.git("ls-remote", "--heads", remote, check=False)
     if listed.returncode != 0:
-        raise RefusedInput(f"the remote {remote} cannot be read (git ls-remote failed)")
+        report.add(None, "verify-remote", f"the {remote} repository cannot be read (git ls-remote failed)")
+        return
     for line in listed.stdout.decode().splitlines():
         sha, ref = line.split("\t", 1)
-        known = repository.git("cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0
-        if not known or repository.git("merge-base", "--is-ancestor", sha, "HEAD", check=False).returncode != 0:
-            yield _finding(
-                ".",
+        if not repository.has_commit(sha):
+            # The backup may simply be ahead (a supervisor's co-signatures): fetch its commits to tell.
+            repository.git("fetch", "--quiet", "--no-tags", remote, ref, check=False)
+        if repository.has_commit(sha) and repository.is_ancestor("HEAD", sha):
+            continue  # the backup is ahead: this history is part of it, and ipt-notes pull brings the rest
+        if not repository.has_commit(sha) or not repository.is_ancestor(sha, "HEAD"):
+            report.add(
+                None,
                 "verify-remote",
                 f"{remote} holds {ref} at {sha[:12]}, which is not in this history: the history was rewritten "
                 "since it was pushed",
             )
 
 
-def _unsigned_commits(commits: list[Commit], since: str | None) -> Iterator[Problem]:
+def _unsigned_commits(commits: list[Commit], since: str | None, report: _Report) -> None:
     started = since is None
     for commit in commits:
         started = started or commit.sha.startswith(since or "")
-        if started and commit.signature not in ("G",):
-            yield _finding(".", "verify-unsigned-commit", f"commit {commit.sha[:12]} has no good signature")
+        if started and commit.signature != "G":
+            report.add(None, "verify-unsigned-commit", f"commit {commit.sha[:12]} has no good signature")
 
 
-def verify(
+def _signatures(repository: Repository) -> dict[str, str]:
+    """git's verdict on each commit's signature (G good, N none, B bad...), by commit id."""
+    out = repository.git("log", "--format=%H %G?", "HEAD", "--").stdout.decode()
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
+def verify_repository(
     repository: Repository,
-    clients: Sequence[str] = (),
+    shown_folder: str,
     *,
     remote: str | None = None,
     require_signed_commits: bool = False,
     signed_since: str | None = None,
 ) -> list[Problem]:
-    """Every finding of the audit, in the order of the checks."""
-    prefixes = tuple(path + "/" for path in client_paths(clients))
+    """Every finding of the audit of one client's repository, in the order of the checks.
+
+    Besides fsck, one `git fast-export` reads the whole history: every commit reachable from
+    HEAD, parents first, with the files it changed and every version of every file.
+    """
+    if repository.is_shallow():
+        raise GitProblem(
+            f"{shown_folder} is a shallow clone: it holds only part of the history, which verify cannot vouch "
+            "for; fetch all of it first (git fetch --unshallow)"
+        )
+    report = _Report(shown_folder)
     # fsck reads every object, the longest step by far: it runs on another core meanwhile.
-    checking = repository.spawn("fsck", "--full", "--strict", "--no-progress", "--no-dangling")
+    checking = repository.spawn("fsck", "--full", "--no-progress", "--no-dangling")
     try:
-        # One walk of the history serves every other check; changes outside the clients asked for are dropped.
-        everything = history(repository, [], signatures=require_signed_commits)
-        notes = [
-            Commit(c.sha, c.parents, c.time, c.signature, [x for x in c.changes if x.path.startswith(prefixes)])
-            for c in everything
-        ]
-        problems = list(_notes_history(repository, notes))
-        problems += list(_dates(everything))
-        problems += list(_fsck(checking))
+        walk = history(repository)
+        if walk is None:
+            report.add(None, "verify-fsck", "the history cannot be read in full (git fast-export failed)")
+            walk = Walk([], {})
+        _notes_history(walk, report)
+        commits = walk.commits
+        _dates(commits, report)
+        _fsck(checking, report)
         if remote is not None:
-            problems += list(_remote(repository, remote))
-        if require_signed_commits:
-            problems += list(_unsigned_commits(everything, signed_since))
+            _remote(repository, remote, report)
+        if require_signed_commits and commits:
+            verdicts = _signatures(repository)
+            for commit in commits:
+                commit.signature = verdicts.get(commit.sha, "")
+            _unsigned_commits(commits, signed_since, report)
     finally:
         if checking.returncode is None:
             checking.kill()
             checking.communicate()
-    return problems
+    return list(report.problems)

@@ -161,6 +161,12 @@ def _main(
     os.umask(0o077)
 
 
+RootOption = Annotated[
+    Path | None,
+    typer.Option("--root", help="The practice folder. Default: found upwards from the current folder."),
+]
+
+
 class OutputFormat(StrEnum):
     text = "text"
     json = "json"
@@ -173,7 +179,7 @@ def validate(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Notes files or folders to check. Default: the whole notes repository.",
+            help="Notes files or folders to check. Default: the client folder you are in, or else the whole practice.",
             show_default=False,
         ),
     ] = None,
@@ -184,36 +190,30 @@ def validate(
     strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 1) on warnings too.")] = False,
     staged: Annotated[
         bool,
-        typer.Option("--staged", help="Check the versions staged in git's index (what the pre-commit hook runs)."),
+        typer.Option(
+            "--staged", help="Check the versions staged in the client's git index (what the pre-commit hook runs)."
+        ),
     ] = False,
     schema_only: Annotated[
         bool,
         typer.Option("--schema-only", help="Check each file against its schema only, without the course rules."),
     ] = False,
-    root: Annotated[
-        Path | None,
-        typer.Option("--root", help="The notes repository. Default: found upwards from the current folder."),
-    ] = None,
+    root: RootOption = None,
 ) -> None:
     """Check notes against their schemas and IPT's course rules; every problem in every file, in one run.
 
     Each problem is printed as path:line:col: error|warning [rule-id] message, pointing into the
     file itself. Messages name the place and the rule, never the content of a note. Exit status
-    1 when there are errors, or warnings with --strict. Each client's course rules run over all its
-    files, and their problems are reported for the files named. With --staged, the versions in
-    git's index are checked instead of the working tree (PATHs then limit which staged files are
-    checked). The README lists every rule; ipt-notes.yaml can turn each off or tune it.
+    1 when there are errors, or warnings with --strict. Each client is judged by the settings
+    recorded in its own course-settings.yaml, so a clone of its repository validates the same way.
+    Each client's course rules run over all its files, and their problems are reported for the
+    files named. With --staged, the versions in git's index are checked instead of the working
+    tree (PATHs then limit which staged files are checked). The README lists every rule.
     """
-    from ipt_notes.layout import find_root
+    from ipt_notes.commands.validate import validate as check
     from ipt_notes.reporters import report
-    from ipt_notes.validation import validate_paths, validate_staged
 
-    if staged:
-        base = root if root is not None else find_root(Path.cwd())
-        result = validate_staged(base, list(paths or []), rules=not schema_only)
-    else:
-        targets = list(paths) if paths else [root if root is not None else find_root(Path.cwd())]
-        result = validate_paths(targets, rules=not schema_only)
+    result = check(Path.cwd(), list(paths or []), root=root, staged=staged, rules=not schema_only)
     sys.stdout.write(report(result.problems, output_format.value))
     errors = sum(1 for p in result.problems if p.severity.value == "error")
     warnings = len(result.problems) - errors
@@ -247,14 +247,36 @@ def schema(
     typer.echo(json.dumps(bundle(name), indent=2, ensure_ascii=False))
 
 
-RootOption = Annotated[
-    Path | None,
-    typer.Option("--root", help="The notes repository. Default: found upwards from the current folder."),
-]
+def _practice(root: Path | None) -> Path:
+    """The practice: --root, or found upwards from the current folder."""
+    from ipt_notes.errors import PracticeNotFound
+    from ipt_notes.layout import CONFIG_NAME, require_practice
+
+    if root is None:
+        return require_practice(Path.cwd())
+    if not (root / CONFIG_NAME).is_file():
+        raise PracticeNotFound(start=str(root))
+    return root.resolve()
 
 
-def _start(root: Path | None) -> Path:
-    return root if root is not None else Path.cwd()
+def _clients(names: list[str] | None, root: Path | None, *, everyone: bool = True, every: bool = False) -> list[Path]:
+    """The client folders named; with none, the client folder you are in, or else every client.
+
+    With `every` (--all), every client of the practice, wherever the command runs; with neither
+    `everyone` nor `every`, naming the clients is required outside a client folder.
+    """
+    from ipt_notes.layout import find_client_folder, practice_clients, resolve_client
+
+    cwd = Path.cwd()
+    if names:
+        return list(dict.fromkeys(resolve_client(name, cwd=cwd, root=root).folder for name in names))
+    if every:
+        return practice_clients(_practice(root))
+    if root is None and (here := find_client_folder(cwd)) is not None:
+        return [here]
+    if not everyone:
+        raise RefusedInput("name the clients (or give --all), or run this inside a client folder")
+    return practice_clients(_practice(root))
 
 
 def _print_paths(paths: list[Path]) -> None:
@@ -266,22 +288,19 @@ def _print_paths(paths: list[Path]) -> None:
 @app.command()
 @_exits_cleanly
 def init(
-    path: Annotated[Path, typer.Argument(help="The folder to make a notes repository. Default: here.")] = Path(),
+    path: Annotated[Path, typer.Argument(help="The folder to make a practice folder. Default: here.")] = Path(),
 ) -> None:
-    """Make a folder a notes repository: git, ipt-notes.yaml, safe git settings, the validate hook.
+    """Make a folder a practice: ipt-notes.yaml (the practice settings), .gitignore and clients/.
 
-    Creates the folder and a git repository if needed, or adopts an existing one. Writes
-    ipt-notes.yaml and .gitignore if they are missing, sets git options that suit health records,
-    and installs a pre-commit hook that runs `ipt-notes validate --staged`. Running it again
-    changes nothing that exists; a pre-commit hook of another origin is left in place.
+    Creates the folder if needed. Files that exist are left as they are. The practice folder is
+    not a git repository itself: each client gets a repository of its own (ipt-notes new-client).
+    ipt-notes.yaml records this machine's time zone; new clients start with its settings.
     """
-    from ipt_notes.scaffold import init_notes_repository
+    from ipt_notes.commands.init import init_practice
 
-    result = init_notes_repository(path)
-    _print_paths(result.written + ([result.hook] if result.hook is not None else []))
-    if result.hook is None:
-        _say("ipt-notes: a pre-commit hook of your own is in place; add 'ipt-notes validate --staged' to it")
-    _say(f"notes repository ready: {result.root}" + (" (committed)" if result.commit else " (nothing new to commit)"))
+    result = init_practice(path)
+    _print_paths(result.written)
+    _say(f"practice ready: {result.root}" + ("" if result.written else " (nothing new to write)"))
 
 
 @app.command("new-client")
@@ -299,25 +318,34 @@ def new_client(
     ] = None,
     root: RootOption = None,
 ) -> None:
-    """Scaffold clients/ID (client.yaml, inventory.yaml, formulation.md) and commit it.
+    """Make clients/ID a git repository of its own, with its first files, and commit them.
 
-    An ID that is not a safe code, or that differs only in case from an existing client, is
-    refused (exit 2) and nothing is created. Prints the paths of the files written.
+    The repository gets safe git settings, the pre-commit hook, client.yaml, inventory.yaml,
+    formulation.md and course-settings.yaml (the practice's settings, recorded for this client).
+    When ipt-notes.yaml has a backup template, the client's backup is created and pushed. An ID
+    that is not a safe code, or that differs only in case from an existing client, is refused
+    (exit 2) and nothing is created. Prints the paths of the files written.
     """
-    from ipt_notes.scaffold import new_client as scaffold_client
-    from ipt_notes.scaffold import parse_date
+    from ipt_notes.commands.new_client import new_client as make_client
+    from ipt_notes.commands.new_session import parse_date
 
     start_date = parse_date(start, option="--start") if start is not None else None
-    _print_paths(scaffold_client(_start(root), client_id, sessions=sessions, start_date=start_date))
+    result = make_client(_practice(root), client_id, sessions=sessions, start_date=start_date)
+    _print_paths(result.written)
+    if result.backup is not None:
+        _say(f"{client_id}: backup {result.backup}")
+    if result.backup_error is not None:
+        _say(f"ipt-notes: {result.backup_error}")
+        raise typer.Exit(int(ExitCode.ENVIRONMENT))
 
 
 def _edit_and_check(note: Path) -> None:
     import shlex
     import subprocess
 
+    from ipt_notes.checks import check_file
     from ipt_notes.layout import FileKind
     from ipt_notes.reporters import report
-    from ipt_notes.validation import check_file
 
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
     assert editor is not None
@@ -332,13 +360,16 @@ def _edit_and_check(note: Path) -> None:
         raise typer.Exit(int(ExitCode.FINDINGS))
 
 
+ClientArgument = Annotated[
+    str | None,
+    typer.Argument(help="The client's ID or folder. Default: the client folder you are in.", show_default=False),
+]
+
+
 @app.command("new-session")
 @_exits_cleanly
 def new_session(
-    client: Annotated[
-        str | None,
-        typer.Argument(help="The client's ID or folder. Default: the client folder you are in.", show_default=False),
-    ] = None,
+    client: ClientArgument = None,
     date: Annotated[
         str | None, typer.Option("--date", help="The session date, YYYY-MM-DD. Default: today.", show_default=False)
     ] = None,
@@ -347,21 +378,21 @@ def new_session(
     ] = False,
     root: RootOption = None,
 ) -> None:
-    """Write the next session note, pre-filled from the course, and commit it.
+    """Write the next session note, pre-filled from the course, and commit it to the client's repository.
 
     The number is the highest so far plus one; the phase follows from the number and the
-    contract (ipt-notes.yaml can move the boundaries). The note comes from the phase's template,
-    with the sessions remaining, the formulation's problem areas, the dispute stage and the
-    homework carried from the last note, and the measures due. Prints the note's path, so that
-    $EDITOR "$(ipt-notes new-session C-0042)" works.
+    contract, by the boundaries in the client's course-settings.yaml. The note comes from the
+    phase's template, with the sessions remaining, the formulation's problem areas, the dispute
+    stage and the homework carried from the last note, and the measures due. Prints the note's
+    path, so that $EDITOR "$(ipt-notes new-session C-0042)" works.
     """
-    from ipt_notes.scaffold import new_session as scaffold_session
-    from ipt_notes.scaffold import parse_date
+    from ipt_notes.commands.new_session import new_session as scaffold_session
+    from ipt_notes.commands.new_session import parse_date
 
     session_date = parse_date(date, option="--date") if date is not None else None
     if edit and not (os.environ.get("VISUAL") or os.environ.get("EDITOR")):
         raise RefusedInput("--edit needs an editor: set VISUAL or EDITOR")
-    note = scaffold_session(_start(root), client, date=session_date)
+    note = scaffold_session(Path.cwd(), client, root=root, date=session_date)
     _print_paths([note])
     if edit:
         _edit_and_check(note)
@@ -372,17 +403,18 @@ NotesArgument = Annotated[list[Path], typer.Argument(help="The notes: session no
 
 @app.command()
 @_exits_cleanly
-def sign(notes: NotesArgument, root: RootOption = None) -> None:
+def sign(notes: NotesArgument) -> None:
     """Sign draft notes: check each as it will be once signed, then lock it and commit.
 
     A note that is not valid and complete for its phase, or that breaks a course rule, is refused
     (exit 1) with its findings, and nothing changes. Signing sets status: signed, signed_by (git's
     author identity), signed_at and content_hash (defined in the README, so anyone can recompute
-    it), and commits through git, so commit signing applies when it is set. Prints the notes signed.
+    it), and commits to the client's repository through git, so commit signing applies when it is
+    set. Prints the notes signed.
     """
-    from ipt_notes.record import awaiting_cosignature, sign_notes
+    from ipt_notes.commands.sign import awaiting_cosignature, sign_notes
 
-    signed = sign_notes(_start(root), list(notes))
+    signed = sign_notes(Path.cwd(), list(notes))
     _print_paths(signed)
     for note in signed:
         if awaiting_cosignature(note):
@@ -391,15 +423,17 @@ def sign(notes: NotesArgument, root: RootOption = None) -> None:
 
 @app.command()
 @_exits_cleanly
-def cosign(notes: NotesArgument, root: RootOption = None) -> None:
+def cosign(notes: NotesArgument) -> None:
     """Co-sign signed notes as the supervisor named in client.yaml, and commit.
 
     The co-signature (cosigned_by, cosigned_at) is added in lines the content hash leaves out, so
-    the clinician's signature stays valid. Git's author identity must be the supervisor's.
+    the clinician's signature stays valid. Git's author identity must be the supervisor's. A
+    supervisor may work in a clone of the client's repository and push to its backup; the
+    clinician brings the co-signatures in with ipt-notes pull.
     """
-    from ipt_notes.record import cosign_notes
+    from ipt_notes.commands.sign import cosign_notes
 
-    _print_paths(cosign_notes(_start(root), list(notes)))
+    _print_paths(cosign_notes(Path.cwd(), list(notes)))
 
 
 @app.command()
@@ -410,7 +444,6 @@ def amend(
         str,
         typer.Option("--kind", help="addendum, late_entry, correction or patient_amendment."),
     ] = "addendum",
-    root: RootOption = None,
 ) -> None:
     """Scaffold an addendum to a signed note (never edit a signed note), and commit it.
 
@@ -418,9 +451,9 @@ def amend(
     content hash and the commit that signed it; the note stays byte for byte as it was. Write the
     reason and the text, then sign the addendum like any note. Prints the addendum's path.
     """
-    from ipt_notes.record import amend_note
+    from ipt_notes.commands.amend import amend_note
 
-    _print_paths([amend_note(_start(root), note, kind=kind)])
+    _print_paths([amend_note(Path.cwd(), note, kind=kind)])
 
 
 class StatusFormat(StrEnum):
@@ -445,7 +478,10 @@ def _status_table(rows: list[Any]) -> str:
 def status(
     client: Annotated[
         str | None,
-        typer.Argument(help="One client's ID or folder. Default: every client.", show_default=False),
+        typer.Argument(
+            help="One client's ID or folder. Default: the client folder you are in, or else every client.",
+            show_default=False,
+        ),
     ] = None,
     output_format: Annotated[
         StatusFormat, typer.Option("--format", "-f", help="table for people, json for scripts.")
@@ -459,79 +495,78 @@ def status(
     """
     import json
 
-    from ipt_notes.course import find_client, read_course
-    from ipt_notes.layout import find_root
-    from ipt_notes.status import client_status, repository_status
+    from ipt_notes.commands.status import practice_status
 
-    base = find_root(_start(root))
-    if client is not None or (root is None and (base / "clients") in Path.cwd().resolve().parents):
-        _, folder = find_client(base, client, Path.cwd())
-        rows = [client_status(read_course(folder))]
-    else:
-        rows = repository_status(base)
+    rows = practice_status(_clients([client] if client else None, root))
     if output_format is StatusFormat.json:
         typer.echo(json.dumps([row.as_dict() for row in rows], indent=2))
     else:
         typer.echo(_status_table(rows))
 
 
+ClientsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="[CLIENT]...",
+        help="Client IDs or folders. Default: the client folder you are in, or else every client.",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 @_exits_cleanly
 def verify(
-    clients: Annotated[
-        list[str] | None,
-        typer.Argument(metavar="[CLIENT]...", help="Client IDs. Default: every client.", show_default=False),
-    ] = None,
+    clients: ClientsArgument = None,
     output_format: Annotated[
         OutputFormat,
         typer.Option("--format", "-f", help="text (path:line:col: ...), json, or github annotations."),
     ] = OutputFormat.text,
     remote: Annotated[
-        str | None,
-        typer.Option("--remote", help="Also check that what this git remote holds is an ancestor of HEAD."),
-    ] = None,
+        bool,
+        typer.Option("--remote", help="Also check each client against its backup: what it holds is in this history."),
+    ] = False,
     require_signed_commits: Annotated[
         bool,
         typer.Option(
             "--require-signed-commits",
-            help="Also check that every commit (since verify.signed_commits_since in ipt-notes.yaml) is signed.",
+            help="Also check that every commit (since verify.signed_commits_since in course-settings.yaml) is signed.",
         ),
     ] = False,
     root: RootOption = None,
 ) -> None:
-    """Audit the history: signed notes unchanged since signing, addenda linked, objects sound.
+    """Audit each client's history: signed notes unchanged since signing, addenda linked, objects sound.
 
-    Walks the history once along the first-parent chain and reports, naming the file and the
-    commit: a signed note changed or deleted after signing, a hash that did not match at signing,
-    an addendum that does not resolve, what git fsck --full --strict finds, and a commit dated
-    before its parent. Exit status 1 on any finding. The README says what this does not prove.
+    Walks every commit reachable from HEAD in each client's repository, the clients spread over
+    every core, and reports, naming the file and the commit: a signed note changed or deleted
+    after signing, a hash that did not match at signing, an addendum that does not resolve, what
+    git fsck --full finds, and a commit dated before its parent. Exit status 1 on any
+    finding; 3 when a client cannot be audited (a shallow clone: fetch its whole history first).
+    The README says what this does not prove.
     """
-    from ipt_notes.audit import verify as audit
-    from ipt_notes.git import open_repository
-    from ipt_notes.layout import find_root
+    from ipt_notes.commands.verify import verify_clients
     from ipt_notes.reporters import report
-    from ipt_notes.settings import load_settings
 
-    base = find_root(_start(root))
-    settings = load_settings(base)
-    repository = open_repository(base)
-    problems = audit(
-        repository,
-        list(clients or []),
-        remote=remote,
-        require_signed_commits=require_signed_commits,
-        signed_since=settings.signed_commits_since,
-    )
-    sys.stdout.write(report(problems, output_format.value))
-    _say(f"verified: {len(problems)} findings")
-    if problems:
+    folders = _clients(clients, root)
+    result = verify_clients(folders, Path.cwd(), remote=remote, require_signed_commits=require_signed_commits)
+    sys.stdout.write(report(result.problems, output_format.value))
+    for _, why, _ in result.failures:
+        _say(f"ipt-notes: {why}")
+    count = len(result.problems)
+    _say(f"verified {len(folders) - len(result.failures)} of {len(folders)} clients: {count} findings")
+    if result.failures:
+        raise typer.Exit(max(int(code) for _, _, code in result.failures))
+    if result.problems:
         raise typer.Exit(int(ExitCode.FINDINGS))
 
 
 @app.command("log")
 @_exits_cleanly
 def audit_log(
-    client: Annotated[str, typer.Argument(help="The client's ID.")],
+    client: Annotated[
+        str | None,
+        typer.Argument(help="The client's ID or folder. Default: the client folder you are in.", show_default=False),
+    ] = None,
     session: Annotated[int | None, typer.Argument(help="Only this session's note and addenda.")] = None,
     output_format: Annotated[
         StatusFormat, typer.Option("--format", "-f", help="table for people, json for scripts.")
@@ -540,18 +575,22 @@ def audit_log(
 ) -> None:
     """The audit trail of a client's record from git: commit, author, date, action, signature.
 
-    Never note content: the action is ipt-notes' own commit message (IDs and numbers), and a
-    commit made by hand is shown by the names of the files it touched, not by its message. The
-    signature column is git's verdict: G good, N none, B bad, U/X/Y/R/E as git defines them.
+    Inside a client folder, `ipt-notes log 5` shows session 5. Never note content: the action is
+    ipt-notes' own commit message (IDs and numbers), and a commit made by hand is shown by the
+    names of the files it touched, not by its message. The signature column is git's verdict: G
+    good, N none, B bad, U/X/Y/R/E as git defines them.
     """
     import json
 
-    from ipt_notes.git import open_repository
-    from ipt_notes.layout import find_root
-    from ipt_notes.trail import audit_log as trail
+    from ipt_notes.commands.log import audit_log as trail
+    from ipt_notes.layout import find_client_folder, resolve_client
 
-    base = find_root(_start(root))
-    entries = trail(open_repository(base), client, session)
+    cwd = Path.cwd()
+    if client is not None and session is None and client.isdigit() and root is None and find_client_folder(cwd):
+        # Inside a client folder, a lone number is a session: `ipt-notes log 5`.
+        session = int(client)
+        client = None
+    entries = trail(resolve_client(client, cwd=cwd, root=root).folder, session)
     if output_format is StatusFormat.json:
         typer.echo(json.dumps([entry.as_dict() for entry in entries], indent=2))
         return
@@ -561,41 +600,155 @@ def audit_log(
     typer.echo("\n".join("  ".join([*(row[i].ljust(widths[i]) for i in range(4)), row[4]]) for row in rows))
 
 
+def _report_outcomes(outcomes: list[Any]) -> None:
+    """Each client's outcome: ID and commit on stdout, what happened on stderr; exit 3 if one failed."""
+    for outcome in outcomes:
+        if outcome.error is None:
+            typer.echo(f"{outcome.client} {outcome.commit}")
+            _say(f"{outcome.client}: {outcome.action}")
+        else:
+            _say(f"ipt-notes: {outcome.error}")
+    if any(outcome.error is not None for outcome in outcomes):
+        raise typer.Exit(int(ExitCode.ENVIRONMENT))
+
+
 @app.command("add-backup")
 @_exits_cleanly
 def add_backup(
-    path: Annotated[Path, typer.Argument(help="A new folder for the backup (a second disk, a share, a mount).")],
-    name: Annotated[str, typer.Option("--name", help="The git remote's name.")] = "backup",
+    template: Annotated[
+        str,
+        typer.Argument(
+            metavar="URL-TEMPLATE",
+            help="Where each client's backup is, {client} standing for its ID: /mnt/backup/{client}.git, or "
+            "ssh://git@host/practice/{client}.git.",
+        ),
+    ],
     root: RootOption = None,
 ) -> None:
-    """Create a backup repository that refuses history rewrites, add it as a remote, and push.
+    """Give every client a backup repository that refuses history rewrites, and push to it.
 
-    The backup is a bare git repository that refuses non-fast-forward pushes and branch
-    deletions, checks every object it receives, and prunes nothing. For a git server, make the
-    same settings there (see the README) and add it with git remote add.
+    Sets backup: in ipt-notes.yaml, so that new clients get one too. For a local path, each
+    client's bare repository is created there, set to refuse non-fast-forward pushes and branch
+    deletions, to check every object it receives and to prune nothing. Behind an ssh or https
+    URL, create each repository on the server first (see the README). Prints each client's ID and
+    the commit its backup holds.
     """
-    from ipt_notes.backup import add_backup as create
+    from ipt_notes.commands.backup import add_backup as create
 
-    result = create(_start(root), path, name=name)
-    typer.echo(str(path))
-    _say(f"{result.remote} holds {result.branch} at {result.commit[:12]}")
+    _report_outcomes(create(_practice(root), template))
 
 
 @app.command()
 @_exits_cleanly
-def push(
-    remote: Annotated[str, typer.Argument(help="The git remote.")] = "backup",
+def push(clients: ClientsArgument = None, root: RootOption = None) -> None:
+    """Push each client to its backup, then confirm that the backup holds exactly that commit.
+
+    Says how many new commits went, or that the backup was up to date. A history rewritten here
+    since the last push is refused by the backup and reported (exit 3). Prints each client's ID
+    and the commit its backup holds.
+    """
+    from ipt_notes.commands.backup import push as send
+
+    _report_outcomes(send(_clients(clients, root)))
+
+
+@app.command()
+@_exits_cleanly
+def pull(clients: ClientsArgument = None, root: RootOption = None) -> None:
+    """Bring in what each client's backup holds beyond this history, such as a supervisor's co-signatures.
+
+    Fast-forwards only: a history that has moved on both here and in the backup is refused
+    (exit 3). Prints each client's ID and the commit it is at.
+    """
+    from ipt_notes.commands.backup import pull as fetch
+
+    _report_outcomes(fetch(_clients(clients, root)))
+
+
+@app.command()
+@_exits_cleanly
+def transfer(
+    client: Annotated[str, typer.Argument(help="The client's ID or folder.")],
+    destination: Annotated[Path, typer.Argument(metavar="DEST", help="A new folder for the copy.")],
     root: RootOption = None,
 ) -> None:
-    """Push the current branch, then confirm that the remote holds exactly this commit.
+    """Hand a complete course over: a copy of the client's repository with its whole history.
 
-    A remote set up by add-backup refuses a history that was rewritten here (exit 3).
+    For a colleague, the patient or an archive. The copy has every commit, signature and
+    addendum, with the same commit ids, and the same safe settings and hook; it is verified
+    before the command ends. A history that ever held private/ (process notes) is refused. The
+    practice register records the transfer. Prints the copy's path.
     """
-    from ipt_notes.backup import push as send
+    from ipt_notes.commands.transfer import transfer as hand_over
+    from ipt_notes.layout import resolve_client
 
-    result = send(_start(root), remote)
-    typer.echo(result.commit)
-    _say(f"{result.remote} holds {result.branch} at {result.commit[:12]}")
+    result = hand_over(resolve_client(client, cwd=Path.cwd(), root=root), destination)
+    _print_paths([result.destination])
+    _say(
+        f"{result.client} handed over at commit {result.commit[:12]}" + (" and registered" if result.registered else "")
+    )
+
+
+@app.command()
+@_exits_cleanly
+def destroy(
+    client: Annotated[str, typer.Argument(help="The client's ID.")],
+    confirm: Annotated[
+        str | None, typer.Option("--confirm", help="The client's ID again: destruction cannot be undone.")
+    ] = None,
+    root: RootOption = None,
+) -> None:
+    """Remove a closed course whose retention period (retention: in ipt-notes.yaml) has passed.
+
+    Refused while the course is open, before the period has passed, and always when no period
+    is set. Removes the client's repository, its local backup and its rendered documents; names
+    the copies it cannot remove (a backup behind a URL, transferred copies); records the act in
+    the practice register (ID, dates, who). No other client is touched. Prints what it removed.
+    """
+    from ipt_notes.commands.destroy import destroy as remove
+
+    result = remove(_practice(root), client, confirm=confirm)
+    for path in result.removed:
+        typer.echo(path)
+    for place in result.not_removed:
+        _say(f"ipt-notes: not removed, remove it where it is kept: {place}")
+
+
+@app.command("apply-settings")
+@_exits_cleanly
+def apply_settings(
+    clients: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[CLIENT]...", help="Client IDs or folders.", show_default=False),
+    ] = None,
+    everyone: Annotated[bool, typer.Option("--all", help="Every client of the practice.")] = False,
+    root: RootOption = None,
+) -> None:
+    """Record the practice's course settings (ipt-notes.yaml) in the clients named, and commit.
+
+    Validation reads each client's own course-settings.yaml; this is how a practice change
+    reaches a client. A client whose record would have errors under the new settings is refused
+    with them, unchanged (exit 1); the others are still brought up to date. Prints the settings
+    files that changed.
+    """
+    from ipt_notes.commands.apply_settings import apply_settings as record
+
+    if clients and everyone:
+        raise RefusedInput("name clients or give --all, not both")
+    folders = _clients(clients, root, everyone=False, every=everyone)
+    practice = _practice(root)
+    results = record(practice, folders, cwd=Path.cwd())
+    _print_paths([result.path for result in results if result.changed])
+    for result in results:
+        if result.refused:
+            from ipt_notes.reporters import report
+
+            typer.echo(report(result.refused, "text"), err=True, nl=False)
+            _say(f"{result.client}: refused, nothing changed: its record would have these errors under the settings")
+        else:
+            _say(f"{result.client}: {'settings recorded' if result.changed else 'already up to date'}")
+    if any(result.refused for result in results):
+        raise typer.Exit(int(ExitCode.FINDINGS))
 
 
 def _app_for(argv: list[str]) -> typer.Typer:

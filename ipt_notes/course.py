@@ -9,33 +9,39 @@ rule can rely on the shape of what it reads.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ipt_notes.errors import LoadError, RefusedInput
-from ipt_notes.layout import FileKind, require_client_id
+from ipt_notes.errors import LoadError
+from ipt_notes.layout import (
+    CLIENT_NAME,
+    FORMULATION_NAME,
+    INVENTORY_NAME,
+    REVIEW_NAME,
+    SESSIONS_DIR,
+    FileKind,
+    addendum_numbers,
+    client_files,
+    is_valid_client_id,
+    kind_in_client,
+    session_number,
+)
 from ipt_notes.loader import read_document
-from ipt_notes.settings import Settings
+from ipt_notes.settings import Phases
 from ipt_notes.vocabulary import phases
 
 __all__ = [
     "AddendumNote",
     "Course",
     "SessionNote",
-    "addendum_notes",
     "build_course",
+    "client_id_of",
     "course_files",
-    "find_client",
     "phase_for",
     "read_course",
     "read_fields",
-    "session_notes",
 ]
-
-_SESSION_FILE = re.compile(r"([0-9]{2,3})\.md\Z")
-_ADDENDUM_FILE = re.compile(r"([0-9]{2,3})\.addendum-([1-9][0-9]*)\.md\Z")
 
 
 class SessionNote(NamedTuple):
@@ -115,53 +121,14 @@ def read_fields(path: Path, *, front_matter: bool) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _listing(folder: Path, pattern: re.Pattern[str]) -> list[tuple[re.Match[str], Path]]:
-    sessions = folder / "sessions"
-    if not sessions.is_dir() or sessions.is_symlink():
-        return []
-    found = []
-    with os.scandir(sessions) as entries:
-        for entry in entries:
-            match = pattern.match(entry.name)
-            if match and entry.is_file(follow_symlinks=False):
-                found.append((match, Path(entry.path)))
-    return found
-
-
-def session_notes(folder: Path) -> list[tuple[int, Path]]:
-    """The session notes in a client folder, by number; links are never followed."""
-    return sorted((int(match.group(1)), path) for match, path in _listing(folder, _SESSION_FILE))
-
-
-def addendum_notes(folder: Path) -> list[tuple[int, int, Path]]:
-    """The addenda in a client folder, by session number and index."""
-    return sorted((int(match.group(1)), int(match.group(2)), path) for match, path in _listing(folder, _ADDENDUM_FILE))
-
-
-def find_client(root: Path, client: str | None, cwd: Path) -> tuple[str, Path]:
-    """The client named by ID or by folder, or the client folder the current folder is in."""
-    clients = root / "clients"
+def client_id_of(folder: Path, client: Mapping[str, Any] | None = None) -> str:
+    """A client's ID: what client.yaml says, else the folder's name (a clone may be named anything)."""
     if client is None:
-        try:
-            relative = cwd.resolve().relative_to(clients.resolve())
-        except ValueError:
-            raise RefusedInput("name the client (an ID such as C-0042), or run this inside a client folder") from None
-        if not relative.parts:
-            raise RefusedInput("name the client (an ID such as C-0042), or run this inside a client folder")
-        client_id = relative.parts[0]
-    else:
-        candidate = Path(client)
-        if len(candidate.parts) > 1 or candidate.is_dir():
-            resolved = (cwd / candidate).resolve()
-            if resolved.parent != clients.resolve():
-                raise RefusedInput(f"{client} is not a client folder (clients/<ID>) of this notes repository")
-            client_id = resolved.name
-        else:
-            client_id = client
-    folder = clients / require_client_id(client_id)
-    if folder.is_symlink() or not folder.is_dir():
-        raise RefusedInput(f"no client {client_id} in this notes repository (ipt-notes new-client {client_id})")
-    return client_id, folder
+        client = read_fields(folder / CLIENT_NAME, front_matter=False)
+    recorded = (client or {}).get("client")
+    if isinstance(recorded, str) and is_valid_client_id(recorded):
+        return recorded
+    return folder.name
 
 
 def _planned(client: dict[str, Any] | None) -> int | None:
@@ -184,36 +151,26 @@ def _problem_areas(formulation: dict[str, Any] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(entry["area"] for entry in entries))
 
 
-_CLIENT_FILES = {
-    "client.yaml": FileKind.CLIENT,
-    "inventory.yaml": FileKind.INVENTORY,
-    "formulation.md": FileKind.FORMULATION,
-    "review.md": FileKind.REVIEW,
-}
-
-
 def build_course(folder: Path, fields: Mapping[Path, dict[str, Any] | None]) -> Course:
     """A course from the fields of each file that exists (None where a file is unreadable or refused)."""
-    sessions_folder = folder / "sessions"
     notes = []
     addenda = []
     for path, data in fields.items():
-        if path.parent != sessions_folder:
+        if path.parent.parent != folder or path.parent.name != SESSIONS_DIR:
             continue
-        if session := _SESSION_FILE.match(path.name):
-            notes.append(SessionNote(int(session.group(1)), path, data))
-        elif addendum := _ADDENDUM_FILE.match(path.name):
-            addenda.append(AddendumNote(int(addendum.group(1)), int(addendum.group(2)), path, data))
-    client = fields.get(folder / "client.yaml")
-    formulation = fields.get(folder / "formulation.md")
+        if (number := session_number(path.name)) is not None:
+            notes.append(SessionNote(number, path, data))
+        elif (numbers := addendum_numbers(path.name)) is not None:
+            addenda.append(AddendumNote(numbers[0], numbers[1], path, data))
+    client = fields.get(folder / CLIENT_NAME)
     return Course(
-        client_id=folder.name,
+        client_id=client_id_of(folder, client or {}),
         folder=folder,
         sessions=tuple(sorted(notes, key=lambda note: note.number)),
         client=client,
-        formulation=formulation,
-        inventory=fields.get(folder / "inventory.yaml"),
-        review=fields.get(folder / "review.md"),
+        formulation=fields.get(folder / FORMULATION_NAME),
+        inventory=fields.get(folder / INVENTORY_NAME),
+        review=fields.get(folder / REVIEW_NAME),
         addenda=tuple(sorted(addenda, key=lambda a: (a.session, a.number))),
         present=frozenset(fields),
     )
@@ -223,36 +180,46 @@ def course_files(folder: Path) -> dict[Path, FileKind]:
     """Every notes file of a client folder on disk, with its kind; links are never followed."""
     files = {
         folder / name: kind
-        for name, kind in _CLIENT_FILES.items()
+        for name, kind in client_files().items()
         if (folder / name).is_file() and not (folder / name).is_symlink()
     }
-    files.update({path: FileKind.SESSION for _, path in session_notes(folder)})
-    files.update({path: FileKind.ADDENDUM for _, _, path in addendum_notes(folder)})
+    sessions = folder / SESSIONS_DIR
+    if sessions.is_dir() and not sessions.is_symlink():
+        with os.scandir(sessions) as entries:
+            for entry in entries:
+                kind = kind_in_client((SESSIONS_DIR, entry.name))
+                if kind is not None and entry.is_file(follow_symlinks=False):
+                    files[Path(entry.path)] = kind
     return files
 
 
 def read_course(folder: Path) -> Course:
-    """The course with every file read as it is on disk."""
+    """The course with every file read as it is on disk (course settings aside)."""
     return build_course(
         folder,
-        {path: read_fields(path, front_matter=kind.has_front_matter) for path, kind in course_files(folder).items()},
+        {
+            path: read_fields(path, front_matter=kind.has_front_matter)
+            for path, kind in course_files(folder).items()
+            if kind is not FileKind.COURSE_SETTINGS
+        },
     )
 
 
-def phase_for(number: int, planned: int | None, settings: Settings) -> str:
+def phase_for(number: int, planned: int | None, boundaries: Phases) -> str:
     """The phase of session `number` in a course of `planned` sessions.
 
     The initial phase takes the first sessions; termination takes the last planned ones;
     maintenance follows the planned end; the middle phase is what lies between. Without a
-    contract, only the initial phase can be told apart.
+    contract, only the initial phase can be told apart. The rule `phase-matches-session` judges
+    notes by the same boundaries.
     """
     phase = phases()
-    if number <= settings.initial_sessions:
+    if number <= boundaries.initial_sessions:
         return phase.initial
     if planned is None:
         return phase.middle
     if number > planned:
         return phase.maintenance
-    if number > planned - settings.termination_sessions:
+    if number > planned - boundaries.termination_sessions:
         return phase.termination
     return phase.middle

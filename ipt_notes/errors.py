@@ -19,7 +19,7 @@ __all__ = [
     "MissingLibyaml",
     "NotCommitted",
     "NotesInvalid",
-    "NotesRepositoryNotFound",
+    "PracticeNotFound",
     "RefusedInput",
     "UnknownSchema",
     "UnsafeClientId",
@@ -40,6 +40,7 @@ class IptNotesError(Exception):
     """The root of every error ipt-notes raises on purpose."""
 
     exit_code: ExitCode = ExitCode.ENVIRONMENT
+    details: list[str] = []  # noqa: RUF012 - read-only default; lines to show before the message
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Subclasses take keyword-only arguments, which the default pickling cannot replay; an
@@ -96,10 +97,8 @@ class Busy(IptNotesError):
 
     exit_code = ExitCode.ENVIRONMENT
 
-    def __init__(self, *, seconds: float) -> None:
-        super().__init__(
-            f"busy: another ipt-notes command is writing to this repository (waited {seconds:g} s); try again"
-        )
+    def __init__(self, *, seconds: float, what: str = "this repository") -> None:
+        super().__init__(f"busy: another ipt-notes command is writing to {what} (waited {seconds:g} s); try again")
 
 
 class NotCommitted(IptNotesError):
@@ -132,15 +131,15 @@ class UnknownSchema(RefusedInput):
         super().__init__(f"no schema is named {name!r}; the schemas are: {', '.join(known)}")
 
 
-class NotesRepositoryNotFound(IptNotesError):
+class PracticeNotFound(IptNotesError):
     """No `ipt-notes.yaml` was found from the current folder upwards, and no --root was given."""
 
     exit_code = ExitCode.ENVIRONMENT
 
     def __init__(self, *, start: str) -> None:
         super().__init__(
-            f"not a notes repository: no ipt-notes.yaml in {start} or any folder above it "
-            "(run 'ipt-notes init', pass --root, or name the files to check)"
+            f"not in a practice: no ipt-notes.yaml in {start} or any folder above it "
+            "(run 'ipt-notes init', pass --root, work inside a client folder, or name the files to check)"
         )
 
 

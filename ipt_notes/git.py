@@ -10,22 +10,27 @@ Commit messages carry IDs, numbers and the action, never note content.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ipt_notes.errors import GitProblem, NotCommitted
+from ipt_notes.files import replace_atomically
 
 __all__ = [
     "Repository",
     "commit_paths",
     "git_available",
     "init_repository",
+    "open_client_repository",
     "open_repository",
     "run_git",
 ]
@@ -35,16 +40,29 @@ _STRICT_IDENTITY = ("-c", "user.useConfigOnly=true")
 
 
 def git_available() -> bool:
-    return shutil.which("git") is not None
+    return _which_git(os.environ.get("PATH", ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _which_git(path: str) -> bool:
+    # Asked before every git call; the answer changes only with PATH.
+    return shutil.which("git", path=path) is not None
 
 
 def run_git(
-    args: Sequence[str], *, cwd: Path, check: bool = True, input_data: bytes | None = None
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    check: bool = True,
+    input_data: bytes | None = None,
+    index: Path | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run git in `cwd`; a failure raises GitProblem naming the git command, not its output."""
+    """Run git in `cwd` (with another index file, if given); a failure raises GitProblem naming
+    the git command, not its output."""
     if not git_available():
         raise GitProblem("git is not installed or not on PATH; install git and try again")
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, input=input_data, check=False)
+    env = None if index is None else {**os.environ, "GIT_INDEX_FILE": str(index)}
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, input=input_data, check=False, env=env)
     if check and result.returncode != 0:
         raise GitProblem(f"git {args[0]} failed (exit {result.returncode})")
     return result
@@ -57,17 +75,21 @@ class Repository:
     work_tree: Path
     git_dir: Path
     object_format: str = "sha1"
+    index: Path | None = None
+    """An index file other than git's own (a commit's, being checked before it is made)."""
 
     def git(
         self, *args: str, check: bool = True, input_data: bytes | None = None
     ) -> subprocess.CompletedProcess[bytes]:
-        return run_git(args, cwd=self.work_tree, check=check, input_data=input_data)
+        return run_git(args, cwd=self.work_tree, check=check, input_data=input_data, index=self.index)
 
     def spawn(self, *args: str) -> subprocess.Popen[bytes]:
         """Start git in the background; the caller collects it with communicate()."""
         if not git_available():
             raise GitProblem("git is not installed or not on PATH; install git and try again")
-        return subprocess.Popen(["git", *args], cwd=self.work_tree, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return subprocess.Popen(
+            ["git", *args], cwd=self.work_tree, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
 
     def git_path(self, name: str) -> Path:
         """A path inside the git folder, as git resolves it (hooks honour core.hooksPath)."""
@@ -80,8 +102,11 @@ class Repository:
 
         Returns the author identity git will record, which the preflight had to establish anyway.
         """
-        head = self.git("symbolic-ref", "-q", "HEAD", check=False)
-        if head.returncode != 0:
+        try:
+            attached = (self.git_dir / "HEAD").read_bytes().startswith(b"ref: ")
+        except OSError:
+            attached = self.git("symbolic-ref", "-q", "HEAD", check=False).returncode == 0
+        if not attached:
             raise GitProblem(
                 "detached HEAD: check out a branch first (git switch main), so that the commit is not lost"
             )
@@ -130,10 +155,43 @@ class Repository:
         out = self.git("diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR", "--no-renames").stdout
         return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
-    def head_blobs(self, folders: Sequence[Path]) -> dict[Path, str]:
-        """The blob id of every file under `folders` at HEAD; empty before the first commit."""
-        relative = [str(folder.relative_to(self.work_tree)) for folder in folders]
-        listed = self.git("ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *relative, check=False)
+    def changed_paths(self, *paths: str, untracked: bool = True) -> list[str]:
+        """What `git status` lists as not committed (under `paths`), without touching git's index.
+
+        --no-optional-locks keeps status from refreshing the index, so a command that only looks
+        leaves the repository byte for byte as it was.
+        """
+        args = ["--no-optional-locks", "status", "--porcelain", "-z"]
+        if not untracked:
+            args.append("--untracked-files=no")
+        out = self.git(*args, "--", *paths).stdout.decode("utf-8", "surrogateescape")
+        return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
+
+    def has_commit(self, sha: str) -> bool:
+        return self.git("cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """Whether `older` is `newer` or one of its ancestors."""
+        return self.git("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
+
+    def is_shallow(self) -> bool:
+        # git marks a shallow repository by the file that lists where its history is cut.
+        return (self.git_dir / "shallow").exists()
+
+    def head(self) -> str | None:
+        """The commit HEAD points at, or None before the first commit."""
+        result = self.git("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False)
+        return result.stdout.decode().strip() if result.returncode == 0 else None
+
+    def branch(self) -> str:
+        head = self.git("symbolic-ref", "-q", "--short", "HEAD", check=False)
+        if head.returncode != 0:
+            raise GitProblem("detached HEAD: check out a branch first (git switch main)")
+        return head.stdout.decode().strip()
+
+    def head_blobs(self, paths: Sequence[str] = ()) -> dict[Path, str]:
+        """The blob id of every file at HEAD (under `paths`, relative); empty before the first commit."""
+        listed = self.git("ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *paths, check=False)
         if listed.returncode != 0:
             return {}
         blobs = {}
@@ -184,45 +242,125 @@ def open_repository(path: Path) -> Repository:
         ["rev-parse", "--show-toplevel", "--absolute-git-dir", "--show-object-format"], cwd=path, check=False
     )
     if result.returncode != 0:
-        raise GitProblem(f"not a git repository: {path} (run 'ipt-notes init' there)")
+        raise GitProblem(f"not a git repository: {path}")
     top, git_dir, object_format = result.stdout.decode().splitlines()[:3]
     return Repository(work_tree=Path(top), git_dir=Path(git_dir), object_format=object_format)
 
 
-def init_repository(path: Path) -> tuple[Repository, bool]:
-    """Adopt the repository at `path`, or create one; says whether it was created."""
-    if (path / ".git").exists():
-        return open_repository(path), False
-    run_git(["init", "-q", str(path)], cwd=path)
-    return open_repository(path), True
+_OBJECT_FORMAT = re.compile(rb"^\s*objectformat\s*=\s*sha256\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def open_client_repository(folder: Path) -> Repository:
+    """A client's own repository: the client folder must be the top of its own work tree.
+
+    A client folder inside some other repository (an example course in a source tree) is not a
+    record of its own, and nothing is committed to that other repository. A `.git` folder makes
+    the client folder the top of its work tree by git's own rule, so no git process is needed to
+    find it; only a `.git` file (a linked work tree) is resolved by git.
+    """
+    git_dir = folder / ".git"
+    if git_dir.is_dir() and not git_dir.is_symlink():
+        try:
+            sha256 = _OBJECT_FORMAT.search((git_dir / "config").read_bytes()) is not None
+        except OSError:
+            sha256 = False
+        return Repository(folder.resolve(), git_dir.resolve(), "sha256" if sha256 else "sha1")
+    if git_dir.exists():
+        repository = open_repository(folder)
+        if repository.work_tree.resolve() == folder.resolve():
+            return repository
+    raise GitProblem(f"{folder} is not a client repository: it has no git repository of its own")
+
+
+def init_repository(path: Path) -> Repository:
+    """Create a repository at `path` whose branch is `main`."""
+    run_git(["init", "-q", "-b", "main", str(path)], cwd=path)
+    return open_repository(path)
 
 
 _PROBLEM_LINE = re.compile(r"[^\s:][^:\n]*:[0-9]+:[0-9]+: (?:error|warning) \[[a-z0-9-]+\] [^\n]*")
 
 
-def _problem_lines(result: subprocess.CompletedProcess[bytes]) -> list[str]:
-    """The problems `ipt-notes validate` printed from the hook, and nothing else a hook printed."""
+def _problem_lines(result: subprocess.CompletedProcess[bytes], base: str) -> list[str]:
+    """The problems `ipt-notes validate` printed from the hook, and nothing else a hook printed.
+
+    The hook runs at the top of the repository; its paths are made relative to `base`, the
+    repository's top as seen from the current folder.
+    """
     output = (result.stdout + b"\n" + result.stderr).decode("utf-8", "replace")
-    return [line for line in output.splitlines() if _PROBLEM_LINE.fullmatch(line)]
+    lines = [line for line in output.splitlines() if _PROBLEM_LINE.fullmatch(line)]
+    if base == ".":
+        return lines
+    return [
+        os.path.normpath(Path(base) / path) + ":" + rest for path, _, rest in (line.partition(":") for line in lines)
+    ]
 
 
-def commit_paths(repository: Repository, paths: Sequence[Path], message: str) -> str:
+VALIDATED_TREE = "ipt-notes-validated"
+"""The file in the git folder that names the one tree an ipt-notes command has just checked."""
+
+
+def _commit_tree(repository: Repository, relative: Sequence[str]) -> tuple[str, Path]:
+    """The tree `git commit --only -- paths` will record, and an index file that holds it.
+
+    git builds that commit from HEAD and the paths as they are on disk; the same is built here,
+    in an index file of its own, so the tree can be checked before git is asked to commit it.
+    """
+    index = repository.git_dir / f"ipt-notes-index-{os.getpid()}"
+    index.unlink(missing_ok=True)
+    staging = dataclasses.replace(repository, index=index)
+    staging.git("read-tree", "HEAD", check=False)  # before the first commit, the index starts empty
+    staging.git("update-index", "--add", "--remove", "--", *relative)
+    return staging.git("write-tree").stdout.decode().strip(), index
+
+
+def commit_paths(
+    repository: Repository,
+    paths: Sequence[Path],
+    message: str,
+    *,
+    precheck: Callable[[Repository], list[str]] | None = None,
+) -> None:
     """Commit exactly `paths`, whatever else is staged, through the git command line.
 
-    Returns the new commit's id. If the commit fails, the files stay on disk and the error says
-    "saved, not committed" with the command that finishes the job.
+    With `precheck`, the exact tree the commit will record is checked here first (given a
+    repository whose index holds it; it returns problem lines, and any refuses the commit).
+    Its id is then left in the git folder, and the pre-commit hook, finding the same tree, does
+    not check it a second time in a second interpreter. A forged id buys nothing that
+    `git commit --no-verify` does not already allow.
+
+    If the commit fails, the files stay on disk and the error says "saved, not committed" with
+    the command that finishes the job, to run from the current folder.
     """
-    relative = [str(p.relative_to(repository.work_tree)) for p in paths]
-    finish = f"git add -- {' '.join(relative)} && git commit -m '{message}' -- {' '.join(relative)}"
+    relative = [os.path.relpath(p, repository.work_tree) for p in paths]
+    base = os.path.relpath(repository.work_tree, Path.cwd())
+    shown = [os.path.relpath(p, Path.cwd()) for p in paths]
+    git = "git" if base == "." else f"git -C {shlex.quote(base)}"
+    names = " ".join(shlex.quote(name) for name in relative)
+    finish = f"{git} add -- {names} && {git} commit -m {shlex.quote(message)} -- {names}"
     added = repository.git("add", "--", *relative, check=False)
     if added.returncode != 0:
-        raise NotCommitted(paths=relative, reason="git add failed", finish=finish)
-    committed = repository.git(*_STRICT_IDENTITY, "commit", "-q", "-m", message, "--only", "--", *relative, check=False)
+        raise NotCommitted(paths=shown, reason="git add failed", finish=finish)
+    token = repository.git_dir / VALIDATED_TREE
+    if precheck is not None:
+        tree, index = _commit_tree(repository, relative)
+        try:
+            problems = precheck(dataclasses.replace(repository, index=index))
+        finally:
+            index.unlink(missing_ok=True)
+        if problems:
+            raise NotCommitted(paths=shown, reason="the notes have errors", finish=finish, details=problems)
+        replace_atomically(token, tree.encode() + b"\n")
+    try:
+        committed = repository.git(
+            *_STRICT_IDENTITY, "commit", "-q", "-m", message, "--only", "--", *relative, check=False
+        )
+    finally:
+        token.unlink(missing_ok=True)
     if committed.returncode != 0:
         # git's own words may quote file names but never note content; keep only its verdict.
         hooks = [repository.git_path(f"hooks/{name}") for name in ("pre-commit", "commit-msg")]
         reason = "git commit failed"
         if any(hook.is_file() and os.access(hook, os.X_OK) for hook in hooks):
             reason += " (a hook may have refused it)"
-        raise NotCommitted(paths=relative, reason=reason, finish=finish, details=_problem_lines(committed))
-    return repository.git("rev-parse", "HEAD").stdout.decode().strip()
+        raise NotCommitted(paths=shown, reason=reason, finish=finish, details=_problem_lines(committed, base))

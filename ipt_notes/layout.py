@@ -1,4 +1,14 @@
-"""The layout of a notes repository: what kind of file lives where, and how to find them."""
+"""The layout of a practice and of each client's repository: the one place that knows file names.
+
+A practice folder holds `ipt-notes.yaml`, an optional `templates/`, `rendered/`, the practice
+register, and `clients/<ID>/`. Each client folder is a git repository of its own:
+
+    client.yaml  inventory.yaml  formulation.md  review.md  course-settings.yaml
+    sessions/NN.md  sessions/NN.addendum-K.md  private/ (never read, never committed)
+
+A client's repository stands alone: a clone of it anywhere is recognised by its files, so the
+kind of a file comes from its place relative to its client folder, not from the practice.
+"""
 
 from __future__ import annotations
 
@@ -9,34 +19,76 @@ from enum import StrEnum
 from pathlib import Path
 from typing import NamedTuple
 
-from ipt_notes.errors import NotesRepositoryNotFound, RefusedInput
+from ipt_notes.errors import PracticeNotFound, RefusedInput, UnsafeClientId
 
 __all__ = [
+    "CLIENTS_DIR",
     "CLIENT_ID_RULE",
+    "CLIENT_NAME",
     "CONFIG_NAME",
+    "FORMULATION_NAME",
+    "INVENTORY_NAME",
+    "PRIVATE_DIR",
+    "REGISTER_NAME",
+    "RENDERED_DIR",
+    "REVIEW_NAME",
+    "SESSIONS_DIR",
+    "SETTINGS_NAME",
+    "SIGNED_KINDS",
+    "TEMPLATES_DIR",
+    "ClientRef",
     "FileKind",
     "FoundFile",
-    "find_root",
+    "addendum_name",
+    "addendum_numbers",
+    "client_files",
+    "client_root_of",
+    "find_client_folder",
+    "find_practice",
+    "in_practice",
+    "is_client_root",
     "is_valid_client_id",
+    "kind_in_client",
     "kind_of",
-    "kind_of_parts",
+    "note_folder",
     "notes_files",
+    "practice_clients",
+    "practice_of",
+    "rendered_documents",
     "require_client_id",
+    "require_practice",
+    "resolve_client",
+    "session_name",
+    "session_number",
 ]
 
 CONFIG_NAME = "ipt-notes.yaml"
+REGISTER_NAME = "register.yaml"
+SETTINGS_NAME = "course-settings.yaml"
+CLIENT_NAME = "client.yaml"
+INVENTORY_NAME = "inventory.yaml"
+FORMULATION_NAME = "formulation.md"
+REVIEW_NAME = "review.md"
+CLIENTS_DIR = "clients"
+SESSIONS_DIR = "sessions"
+PRIVATE_DIR = "private"
+RENDERED_DIR = "rendered"
+TEMPLATES_DIR = "templates"
+
 _CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}\Z")
-_SESSION_NAME = re.compile(r"[0-9]{2,3}\.md\Z")
-_ADDENDUM_NAME = re.compile(r"[0-9]{2,3}\.addendum-[1-9][0-9]*\.md\Z")
+_SESSION_NAME = re.compile(r"([0-9]{2,3})\.md\Z")
+_ADDENDUM_NAME = re.compile(r"([0-9]{2,3})\.addendum-([1-9][0-9]*)\.md\Z")
 # Folders never read when a tree is searched: git's own, and psychotherapy (process) notes,
 # which are kept apart from the record.
-_SKIPPED_DIRS = frozenset({".git", "private", "node_modules", "__pycache__"})
+_SKIPPED_DIRS = frozenset({".git", PRIVATE_DIR, "node_modules", "__pycache__"})
 
 
 class FileKind(StrEnum):
     """A kind of notes file; its value is the name of its schema."""
 
     CONFIG = "config"
+    REGISTER = "register"
+    COURSE_SETTINGS = "course_settings"
     CLIENT = "client"
     INVENTORY = "inventory"
     FORMULATION = "formulation"
@@ -51,12 +103,22 @@ class FileKind(StrEnum):
 
 
 _MARKDOWN_KINDS = frozenset({FileKind.FORMULATION, FileKind.SESSION, FileKind.ADDENDUM, FileKind.REVIEW})
+SIGNED_KINDS = frozenset({FileKind.SESSION, FileKind.ADDENDUM, FileKind.REVIEW})
+"""The kinds a clinician signs, and that never change once signed."""
+
 _CLIENT_FILES = {
-    "client.yaml": FileKind.CLIENT,
-    "inventory.yaml": FileKind.INVENTORY,
-    "formulation.md": FileKind.FORMULATION,
-    "review.md": FileKind.REVIEW,
+    SETTINGS_NAME: FileKind.COURSE_SETTINGS,
+    CLIENT_NAME: FileKind.CLIENT,
+    INVENTORY_NAME: FileKind.INVENTORY,
+    FORMULATION_NAME: FileKind.FORMULATION,
+    REVIEW_NAME: FileKind.REVIEW,
 }
+_PRACTICE_FILES = {CONFIG_NAME: FileKind.CONFIG, REGISTER_NAME: FileKind.REGISTER}
+
+
+def client_files() -> dict[str, FileKind]:
+    """The files at the top of a client folder, by name."""
+    return dict(_CLIENT_FILES)
 
 
 def is_valid_client_id(client_id: str) -> bool:
@@ -69,36 +131,167 @@ CLIENT_ID_RULE = "a client ID is a pseudonymous code: a letter or digit, then up
 def require_client_id(client_id: str) -> str:
     """The ID, when it is a safe pseudonymous code; anything else is refused before any file is touched."""
     if not is_valid_client_id(client_id):
-        raise RefusedInput(CLIENT_ID_RULE)
+        raise UnsafeClientId(reason=CLIENT_ID_RULE)
     return client_id
 
 
-def kind_of(path: Path) -> FileKind | None:
-    """The kind of a file from its place in the layout, or None when it is not a notes file."""
-    return kind_of_parts(path.parts)
+def rendered_documents(rendered: Path, client_id: str) -> list[Path]:
+    """The documents rendered for a client in the practice's rendered/ folder.
+
+    They are named `<ID>-review.<ext>` and `<ID>-session-<NN>.<ext>`. The whole name is matched,
+    so the documents of C-1 are never taken for those of C-1-2 or C-10.
+    """
+    pattern = re.compile(re.escape(client_id) + r"-(?:review|session-[0-9]{2,3})\.(?:html|md|pdf)\Z")
+    if not rendered.is_dir() or rendered.is_symlink():
+        return []
+    return sorted(path for path in rendered.iterdir() if pattern.match(path.name) and not path.is_dir())
 
 
-def kind_of_parts(parts: tuple[str, ...]) -> FileKind | None:
-    name = parts[-1] if parts else ""
-    if name == CONFIG_NAME:
-        return FileKind.CONFIG
-    if len(parts) >= 3 and parts[-3] == "clients" and is_valid_client_id(parts[-2]):
-        return _CLIENT_FILES.get(name)
-    if len(parts) >= 4 and parts[-4] == "clients" and parts[-2] == "sessions" and is_valid_client_id(parts[-3]):
-        if _SESSION_NAME.match(name):
+def session_name(number: int) -> str:
+    return f"{number:02d}.md"
+
+
+def addendum_name(number: int, index: int | str) -> str:
+    return f"{number:02d}.addendum-{index}.md"
+
+
+def session_number(name: str) -> int | None:
+    """The number of a session note from its file name (`05.md`), or None."""
+    match = _SESSION_NAME.match(name)
+    return int(match.group(1)) if match else None
+
+
+def addendum_numbers(name: str) -> tuple[int, int] | None:
+    """The session and index of an addendum from its file name (`05.addendum-1.md`), or None."""
+    match = _ADDENDUM_NAME.match(name)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def kind_in_client(relative: tuple[str, ...]) -> FileKind | None:
+    """The kind of a file from its path inside a client folder, or None when it is not a notes file."""
+    if len(relative) == 1:
+        return _CLIENT_FILES.get(relative[0])
+    if len(relative) == 2 and relative[0] == SESSIONS_DIR:
+        if _SESSION_NAME.match(relative[1]):
             return FileKind.SESSION
-        if _ADDENDUM_NAME.match(name):
+        if _ADDENDUM_NAME.match(relative[1]):
             return FileKind.ADDENDUM
     return None
 
 
-def find_root(start: Path) -> Path:
-    """The notes repository around `start`: the nearest folder upwards holding ipt-notes.yaml."""
+def note_folder(path: Path, kind: FileKind) -> Path:
+    """The client folder of a notes file, from its kind: notes and addenda sit one level down."""
+    return path.parent.parent if kind in (FileKind.SESSION, FileKind.ADDENDUM) else path.parent
+
+
+def in_practice(folder: Path) -> bool:
+    """Whether a client folder sits in `clients/` of a practice (not a clone on its own)."""
+    return folder.parent.name == CLIENTS_DIR and (folder.parent.parent / CONFIG_NAME).is_file()
+
+
+def is_client_root(folder: Path) -> bool:
+    """Whether a folder is a client's: it holds client.yaml or course-settings.yaml, or it is a
+    validly named folder in `clients/`. A practice folder is never a client folder."""
+    if (folder / CONFIG_NAME).exists():
+        return False
+    if (folder / CLIENT_NAME).is_file() or (folder / SETTINGS_NAME).is_file():
+        return True
+    return folder.parent.name == CLIENTS_DIR and is_valid_client_id(folder.name) and folder.is_dir()
+
+
+def client_root_of(path: Path) -> Path | None:
+    """The client folder that holds `path` (absolute), or None; the search stops at a practice."""
+    for folder in (path, *path.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return None
+        if folder.is_dir() and is_client_root(folder):
+            return folder
+    return None
+
+
+def kind_of(path: Path) -> FileKind | None:
+    """The kind of a file (absolute path) from its place in the layout, or None."""
+    if path.name in _PRACTICE_FILES and (path.name == CONFIG_NAME or (path.parent / CONFIG_NAME).is_file()):
+        return _PRACTICE_FILES[path.name]
+    root = client_root_of(path.parent)
+    if root is None:
+        return None
+    return kind_in_client(path.relative_to(root).parts)
+
+
+def find_practice(start: Path) -> Path | None:
+    """The practice around `start`: the nearest folder upwards holding ipt-notes.yaml."""
     here = start.resolve()
     for folder in (here, *here.parents):
         if (folder / CONFIG_NAME).is_file():
             return folder
-    raise NotesRepositoryNotFound(start=str(start))
+    return None
+
+
+def require_practice(start: Path) -> Path:
+    practice = find_practice(start)
+    if practice is None:
+        raise PracticeNotFound(start=str(start))
+    return practice
+
+
+def find_client_folder(start: Path) -> Path | None:
+    """The client folder around `start`, in a practice or in a clone on its own."""
+    return client_root_of(start.resolve())
+
+
+def practice_clients(practice: Path) -> list[Path]:
+    """Every client folder of a practice, in ID order; links are never followed."""
+    clients = practice / CLIENTS_DIR
+    if not clients.is_dir() or clients.is_symlink():
+        return []
+    with os.scandir(clients) as entries:
+        folders = [
+            Path(entry.path)
+            for entry in entries
+            if entry.is_dir(follow_symlinks=False) and is_valid_client_id(entry.name)
+        ]
+    return sorted(folders)
+
+
+class ClientRef(NamedTuple):
+    """A client's folder, and the practice it belongs to when it is in one."""
+
+    folder: Path
+    practice: Path | None
+
+
+def resolve_client(client: str | None, *, cwd: Path, root: Path | None = None) -> ClientRef:
+    """The client named by an ID, by a folder, or by the current folder when `client` is None.
+
+    An ID needs a practice (from --root, or found upwards); a folder may be a clone on its own.
+    """
+    if client is None:
+        folder = find_client_folder(cwd if root is None else root)
+        if folder is None:
+            raise RefusedInput("name the client (an ID such as C-0042), or run this inside a client folder")
+        return ClientRef(folder, practice_of(folder))
+    candidate = cwd / client
+    if os.sep in client or client in (".", "..") or (candidate.is_dir() and not is_valid_client_id(client)):
+        folder = candidate.resolve()
+        if candidate.is_symlink() or not folder.is_dir() or not is_client_root(folder):
+            raise RefusedInput(f"{client} is not a client folder")
+        return ClientRef(folder, practice_of(folder))
+    require_client_id(client)
+    practice = root.resolve() if root is not None else find_practice(cwd)
+    if practice is None and candidate.is_dir() and not candidate.is_symlink() and is_client_root(candidate.resolve()):
+        return ClientRef(candidate.resolve(), practice_of(candidate.resolve()))  # a clone, named by its folder
+    if practice is None:
+        raise PracticeNotFound(start=str(cwd))
+    folder = practice / CLIENTS_DIR / client
+    if folder.is_symlink() or not folder.is_dir():
+        raise RefusedInput(f"no client {client} in this practice (ipt-notes new-client {client})")
+    return ClientRef(folder, practice)
+
+
+def practice_of(folder: Path) -> Path | None:
+    """The practice a client folder sits in, or None for a clone on its own."""
+    return folder.parent.parent if in_practice(folder) else None
 
 
 class FoundFile(NamedTuple):
@@ -107,51 +300,66 @@ class FoundFile(NamedTuple):
     kind: FileKind | None
     shown: str
     """How the path appears in messages: relative to the current folder."""
-    named: bool
-    """Named on the command line, rather than found in a folder."""
+    client: Path | None
+    """The client folder the file belongs to, if any."""
 
 
-def _join_shown(shown: str, name: str, absolute: str | None) -> str:
-    if shown == ".":
-        return name
-    if shown.startswith("..") and absolute is not None:
-        # Outside the current folder, the shortest relative path may not pass through the walk's root.
-        return os.path.relpath(absolute)
-    return f"{shown}/{name}"
+def _shown(path: str, cwd: Path) -> str:
+    return os.path.relpath(path, cwd)
 
 
-def _scan(folder: str, parts: tuple[str, ...], shown: str) -> Iterator[FoundFile]:
-    # Symbolic links are not followed: a notes tree is read as it is, never through a link.
-    # os.scandir's entries know their type, so a tree of 10,000 notes costs no extra stat call.
+def _scan_client(folder: Path, cwd: Path) -> Iterator[FoundFile]:
+    for name, top_kind in sorted(_CLIENT_FILES.items()):
+        path = folder / name
+        if path.is_file() and not path.is_symlink():
+            yield FoundFile(path, top_kind, _shown(str(path), cwd), folder)
+    sessions = folder / SESSIONS_DIR
+    if sessions.is_dir() and not sessions.is_symlink():
+        # os.scandir's entries know their type, so a client of many notes costs no extra stat call.
+        with os.scandir(sessions) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+        for entry in entries:
+            kind = kind_in_client((SESSIONS_DIR, entry.name))
+            if kind is not None and entry.is_file(follow_symlinks=False):
+                yield FoundFile(Path(entry.path), kind, _shown(entry.path, cwd), folder)
+
+
+def _scan(folder: Path, cwd: Path) -> Iterator[FoundFile]:
+    """Every notes file under a folder: a practice, a client, or any folder holding them."""
+    if is_client_root(folder):
+        yield from _scan_client(folder, cwd)
+        return
+    for name, kind in _PRACTICE_FILES.items():
+        path = folder / name
+        if path.is_file() and not path.is_symlink() and (folder / CONFIG_NAME).is_file():
+            yield FoundFile(path, kind, _shown(str(path), cwd), None)
     with os.scandir(folder) as scan:
         entries = sorted(scan, key=lambda entry: entry.name)
     for entry in entries:
-        name = entry.name
-        if entry.is_symlink():
-            continue
-        if entry.is_dir():
-            if name not in _SKIPPED_DIRS and not name.startswith("."):
-                yield from _scan(entry.path, (*parts, name), _join_shown(shown, name, None))
-        elif entry.is_file():
-            kind = kind_of_parts((*parts, name))
-            if kind is not None:
-                yield FoundFile(Path(entry.path), kind, _join_shown(shown, name, entry.path), False)
+        # Symbolic links are not followed: a record is read as it is, never through a link.
+        if entry.is_dir(follow_symlinks=False) and entry.name not in _SKIPPED_DIRS and not entry.name.startswith("."):
+            yield from _scan(Path(entry.path), cwd)
 
 
 def notes_files(paths: list[Path], cwd: Path) -> Iterator[FoundFile]:
-    """Each file named, and each notes file under each folder named, with its kind.
+    """Each file named, and each notes file under each folder named, with its kind and client.
 
     A file named explicitly is yielded even when its kind is unknown, so that the caller can say
     so; files found in folders are yielded only when they are notes files.
     """
+    cwd = cwd.resolve()
     for path in paths:
-        if path.is_dir():
-            # Walk from the absolute folder so that each file's kind shows in its own path.
-            absolute = path.resolve()
-            yield from _scan(str(absolute), absolute.parts, os.path.relpath(absolute, cwd))
-        elif path.exists():
-            shown = os.path.normpath(path) if not path.is_absolute() else os.path.relpath(path, cwd)
-            absolute = path.resolve()
-            yield FoundFile(absolute, kind_of(absolute), shown, True)
+        absolute = (cwd / path).resolve()
+        if absolute.is_dir():
+            client = client_root_of(absolute)
+            if client is not None and client != absolute:
+                # A folder inside a client (such as sessions/): its files, as parts of that client.
+                yield from (found for found in _scan_client(client, cwd) if absolute in found.path.parents)
+            else:
+                yield from _scan(absolute, cwd)
+        elif absolute.exists():
+            kind = kind_of(absolute)
+            client = None if kind in (None, *_PRACTICE_FILES.values()) else client_root_of(absolute.parent)
+            yield FoundFile(absolute, kind, _shown(str(absolute), cwd), client)
         else:
             raise RefusedInput(f"no such file or folder: {path}")

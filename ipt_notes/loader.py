@@ -20,6 +20,7 @@ file: libyaml's own messages have any quoted text removed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,7 +50,9 @@ __all__ = [
     "parse_document",
     "read_bytes",
     "read_document",
+    "yaml_document",
     "yaml_positions",
+    "yaml_scalar",
 ]
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -352,3 +355,51 @@ def read_bytes(path: Path) -> bytes:
 def read_document(path: Path, *, front_matter: bool) -> Document:
     """Read and parse one file."""
     return parse_document(read_bytes(path), front_matter=front_matter)
+
+
+_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+
+
+def yaml_scalar(value: object) -> str:
+    """A value as one line of YAML that reads back exactly as `value` under this loader.
+
+    JSON is a subset of YAML's flow style; the characters YAML will not take raw in a quoted
+    scalar are escaped as well.
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+
+
+def _yaml_key(key: str) -> str:
+    return key if _PLAIN_KEY.match(key) and _resolve_plain(key) == key else yaml_scalar(key)
+
+
+def _yaml_mapping(mapping: dict[str, object], indent: int) -> list[str]:
+    pad = " " * indent
+    lines = []
+    for key, value in mapping.items():
+        if isinstance(value, dict) and value:
+            lines.append(f"{pad}{_yaml_key(key)}:")
+            lines.extend(_yaml_mapping(value, indent + 2))
+        elif isinstance(value, list) and value and all(isinstance(item, dict) and item for item in value):
+            lines.append(f"{pad}{_yaml_key(key)}:")
+            for item in value:
+                entry = _yaml_mapping(item, indent + 4)
+                entry[0] = f"{pad}  - {entry[0][indent + 4 :]}"
+                lines.extend(entry)
+        else:
+            lines.append(f"{pad}{_yaml_key(key)}: {yaml_scalar(value)}")
+    return lines
+
+
+def yaml_document(mapping: dict[str, object]) -> str:
+    """A mapping as block YAML that reads back exactly as `mapping` under this loader.
+
+    Nested mappings and lists of mappings are written as blocks; every other value as one
+    `yaml_scalar`, so no string can be read back as anything else.
+    """
+    lines = _yaml_mapping(mapping, 0) or ["{}"]
+    return "".join(line + "\n" for line in lines)

@@ -1,7 +1,9 @@
-"""The repository lock: commands that write one notes repository take turns.
+"""Locks: commands that write one client's repository take turns, and so do commands that add
+or remove clients in a practice.
 
-The lock is an advisory lock on a file in the git folder. The kernel drops it when the process
-ends, however it ends, so a crash never leaves the repository locked.
+A client's lock is an advisory lock on a file in its own git folder, so two clients never wait
+for each other. The kernel drops a lock when the process ends, however it ends, so a crash never
+leaves anything locked.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from ipt_notes.errors import Busy, WriteFailed
 
-__all__ = ["DEFAULT_WAIT_SECONDS", "repository_lock"]
+__all__ = ["DEFAULT_WAIT_SECONDS", "practice_lock", "repository_lock"]
 
 DEFAULT_WAIT_SECONDS = 10.0
 _POLL_SECONDS = 0.02
@@ -29,10 +31,18 @@ def _wait_seconds() -> float:
         return DEFAULT_WAIT_SECONDS
 
 
-@contextlib.contextmanager
-def repository_lock(git_dir: Path) -> Iterator[None]:
+def repository_lock(git_dir: Path) -> contextlib.AbstractContextManager[None]:
     """Hold the lock of the repository whose git folder is `git_dir`, or raise Busy."""
-    path = git_dir / "ipt-notes.lock"
+    return _held(git_dir / "ipt-notes.lock", f"the repository of {git_dir.parent.name}")
+
+
+def practice_lock(practice: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold the practice's lock, taken by commands that add, hand over or remove a client."""
+    return _held(practice / ".ipt-notes.lock", "the practice")
+
+
+@contextlib.contextmanager
+def _held(path: Path, what: str) -> Iterator[None]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as error:
@@ -46,7 +56,7 @@ def repository_lock(git_dir: Path) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise Busy(seconds=waited) from None
+                    raise Busy(seconds=waited, what=what) from None
                 time.sleep(_POLL_SECONDS)
         yield
     finally:

@@ -6,8 +6,9 @@ breaks the rule; where something is missing it names the file that lacks it. Rul
 files that pass their schema, so they can rely on the shape of what they read; a file with schema
 errors is reported by the schema and is left out of the course until it is fixed.
 
-`ipt-notes.yaml` can turn a rule off (`rules: {measure-cadence: false}`), change its severity
-(`{severity: warning}`) or set its options (`{every: 6}`).
+A client's `course-settings.yaml` (seeded from the practice's `ipt-notes.yaml`) can turn a rule
+off (`rules: {measure-cadence: false}`), change its severity (`{severity: warning}`) or set its
+options (`{every: 6}`). Each option's default is declared once, with its rule.
 
 Messages name sessions by number and fields by name. They never quote a value: no date, no text.
 """
@@ -16,14 +17,15 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ipt_notes.course import Course, SessionNote
+from ipt_notes.layout import CLIENT_NAME, CLIENTS_DIR, FORMULATION_NAME, INVENTORY_NAME, REVIEW_NAME, in_practice
 from ipt_notes.loader import NodePath
 from ipt_notes.problems import Severity
-from ipt_notes.settings import Settings
+from ipt_notes.settings import CourseSettings
 from ipt_notes.vocabulary import (
     areas,
     attendance,
@@ -35,7 +37,7 @@ from ipt_notes.vocabulary import (
     statuses,
 )
 
-__all__ = ["RULES", "Finding", "Rule", "RuleContext", "run_rules"]
+__all__ = ["RULES", "Finding", "Rule", "RuleContext", "rule_option", "rule_settings_problems", "run_rules"]
 
 
 class Finding(NamedTuple):
@@ -51,13 +53,12 @@ class Finding(NamedTuple):
 
 class RuleContext(NamedTuple):
     course: Course
-    settings: Settings
+    settings: CourseSettings
     today: dt.date
-    options: dict[str, Any]
+    rule_id: str
 
-    def option(self, name: str, default: int) -> int:
-        value = self.options.get(name, default)
-        return value if isinstance(value, int) and not isinstance(value, bool) else default
+    def option(self, name: str) -> int:
+        return rule_option(self.settings, self.rule_id, name)
 
 
 Check = Callable[[RuleContext], Iterator[Finding]]
@@ -113,14 +114,6 @@ def _scores(data: dict[str, Any], measure: str) -> list[int] | None:
     return scores if isinstance(scores, list) else None
 
 
-def _termination_window(ctx: RuleContext) -> int:
-    window = RULES["termination-discussed"].options["window"]
-    options = ctx.settings.rules.get("termination-discussed")
-    if isinstance(options, dict) and isinstance(options.get("window"), int):
-        return int(options["window"])
-    return window
-
-
 # The rules of IPT.md, in its order
 
 
@@ -139,14 +132,14 @@ def _contract_before_middle(ctx: RuleContext) -> Iterator[Finding]:
     agreed = contract.get("agreed_on")
     if agreed is None:
         yield Finding(
-            course.file("client.yaml"),
+            course.file(CLIENT_NAME),
             f"the contract has no agreed_on date, but session {note.number} is in the middle phase",
             ("contract",),
             key=True,
         )
     elif agreed > data["date"]:
         yield Finding(
-            course.file("client.yaml"),
+            course.file(CLIENT_NAME),
             f"the contract was agreed after session {note.number}, the first of the middle phase",
             ("contract", "agreed_on"),
         )
@@ -187,11 +180,11 @@ def _initial_phase_tasks(ctx: RuleContext) -> Iterator[Finding]:
 )
 def _inventory_complete(ctx: RuleContext) -> Iterator[Finding]:
     course = ctx.course
-    path = course.file("inventory.yaml")
+    path = course.file(INVENTORY_NAME)
     if _first_signed(course, phases().middle) is None:
         return
     if course.inventory is None:
-        if not course.has("inventory.yaml"):
+        if not course.has(INVENTORY_NAME):
             yield Finding(path, "the middle phase has begun but there is no interpersonal inventory")
         return
     people = course.inventory.get("people") or []
@@ -212,13 +205,13 @@ def _inventory_complete(ctx: RuleContext) -> Iterator[Finding]:
 def _formulation_agreed(ctx: RuleContext) -> Iterator[Finding]:
     course = ctx.course
     first_middle = _first_signed(course, phases().middle)
-    path = course.file("formulation.md")
+    path = course.file(FORMULATION_NAME)
     if first_middle is None:
         return
     note, data = first_middle
     formulation = course.formulation
     if formulation is None:
-        if not course.has("formulation.md"):
+        if not course.has(FORMULATION_NAME):
             yield Finding(path, f"session {note.number} is in the middle phase but there is no formulation")
         return
     chosen = formulation.get("problem_areas") or []
@@ -276,7 +269,7 @@ def _dispute_stage_recorded(ctx: RuleContext) -> Iterator[Finding]:
     every=4,
 )
 def _measure_cadence(ctx: RuleContext) -> Iterator[Finding]:
-    every = ctx.option("every", 4)
+    every = ctx.option("every")
     measures = (ctx.course.client or {}).get("measures") or ctx.settings.measures
     for measure in measures:
         unscored = 0
@@ -327,18 +320,20 @@ def _risk_block_required(ctx: RuleContext) -> Iterator[Finding]:
 @rule(
     "termination-discussed",
     Severity.WARNING,
-    "Once N or fewer sessions remain, the notes discuss termination.",
-    window=3,
+    "Within the last planned sessions (phases.termination_sessions of the course settings) and after the "
+    "initial phase, the notes discuss termination.",
 )
 def _termination_discussed(ctx: RuleContext) -> Iterator[Finding]:
     planned = ctx.course.planned
     if planned is None:
         return
-    window = ctx.option("window", 3)
+    window = ctx.settings.phases.termination_sessions
     for note, data in _notes(ctx.course):
         remaining = planned - note.number
         if not 0 <= remaining < window or not _signed(data) or not _attended(data):
             continue
+        if note.number <= ctx.settings.phases.initial_sessions:
+            continue  # in a very short course the initial phase comes first, as new-session writes it
         if data.get("phase") != phases().termination and phases().termination not in data:
             yield Finding(
                 note.path,
@@ -375,10 +370,10 @@ def _final_review(ctx: RuleContext) -> Iterator[Finding]:
     course = ctx.course
     if (course.client or {}).get("course_status") != course_statuses().closed:
         return
-    client_file = course.file("client.yaml")
-    review_file = course.file("review.md")
+    client_file = course.file(CLIENT_NAME)
+    review_file = course.file(REVIEW_NAME)
     if course.review is None:
-        if not course.has("review.md"):
+        if not course.has(REVIEW_NAME):
             yield Finding(client_file, "the course is closed but has no review.md", ("course_status",))
         return
     if not (course.review.get("maintenance") or {}).get("decision"):
@@ -394,14 +389,14 @@ def _final_review(ctx: RuleContext) -> Iterator[Finding]:
 @rule(
     "phase-matches-session",
     Severity.ERROR,
-    "A note's phase agrees with its number: initial no later than session 4, termination within the last "
-    "planned sessions, maintenance only after the last planned session.",
-    initial_last=4,
+    "A note's phase agrees with its number, by the boundaries new-session uses (phases of the course "
+    "settings): initial within the first sessions, termination within the last planned ones, maintenance "
+    "only after the last planned session.",
 )
 def _phase_matches_session(ctx: RuleContext) -> Iterator[Finding]:
     planned = ctx.course.planned
-    window = _termination_window(ctx)
-    initial_last = ctx.option("initial_last", 4)
+    window = ctx.settings.phases.termination_sessions
+    initial_last = ctx.settings.phases.initial_sessions
     phase = phases()
     for note, data in _notes(ctx.course):
         given = data.get("phase")
@@ -463,21 +458,27 @@ def _same_day_sessions(ctx: RuleContext) -> Iterator[Finding]:
 @rule(
     "client-matches-folder",
     Severity.ERROR,
-    "Every file of a client names the client of its folder.",
+    "Every file of a client names the client of client.yaml, and in a practice the client's folder bears that ID.",
 )
 def _client_matches_folder(ctx: RuleContext) -> Iterator[Finding]:
     course = ctx.course
+    if in_practice(course.folder) and course.folder.name != course.client_id and course.client is not None:
+        yield Finding(
+            course.file(CLIENT_NAME),
+            f"the client differs from the name of its folder in {CLIENTS_DIR}/ ({course.folder.name})",
+            ("client",),
+        )
     files: list[tuple[Path, dict[str, Any] | None]] = [
-        (course.file("client.yaml"), course.client),
-        (course.file("inventory.yaml"), course.inventory),
-        (course.file("formulation.md"), course.formulation),
-        (course.file("review.md"), course.review),
+        (course.file(CLIENT_NAME), course.client),
+        (course.file(INVENTORY_NAME), course.inventory),
+        (course.file(FORMULATION_NAME), course.formulation),
+        (course.file(REVIEW_NAME), course.review),
     ]
     files += [(note.path, note.data) for note in course.sessions]
     files += [(addendum.path, addendum.data) for addendum in course.addenda]
     for path, data in files:
         if data is not None and data.get("client") != course.client_id:
-            yield Finding(path, f"the client differs from the folder's ({course.client_id})", ("client",))
+            yield Finding(path, f"the client differs from client.yaml's ({course.client_id})", ("client",))
 
 
 @rule(
@@ -524,7 +525,7 @@ def _score_ranges(ctx: RuleContext) -> Iterator[Finding]:
     days=7,
 )
 def _draft_unsigned(ctx: RuleContext) -> Iterator[Finding]:
-    days = ctx.option("days", 7)
+    days = ctx.option("days")
     for note, data in _notes(ctx.course):
         if _signed(data):
             continue
@@ -585,7 +586,7 @@ def _deficits_with_life_events(ctx: RuleContext) -> Iterator[Finding]:
     events = life_events()
     if kinds & {events.death, events.dispute, events.transition} or linked & others:
         yield Finding(
-            course.file("formulation.md"),
+            course.file(FORMULATION_NAME),
             "interpersonal deficits is chosen while the inventory records a death, a dispute or a transition",
             ("problem_areas", deficits[0], "area"),
         )
@@ -602,7 +603,7 @@ def _cosign_pending(ctx: RuleContext) -> Iterator[Finding]:
         return
     notes: list[tuple[Path, dict[str, Any] | None]] = [(note.path, note.data) for note in course.sessions]
     notes += [(addendum.path, addendum.data) for addendum in course.addenda]
-    notes.append((course.file("review.md"), course.review))
+    notes.append((course.file(REVIEW_NAME), course.review))
     for path, data in notes:
         if data is not None and _signed(data) and "cosigned_by" not in data:
             yield Finding(path, "signed, and awaiting the supervisor's co-signature (ipt-notes cosign)", ("status",))
@@ -611,26 +612,64 @@ def _cosign_pending(ctx: RuleContext) -> Iterator[Finding]:
 # Running them
 
 
-def _configured(rule_: Rule, settings: Settings) -> tuple[bool, Severity, dict[str, Any]]:
+def rule_settings_problems(rules: Mapping[str, Any]) -> Iterator[Finding]:
+    """What is wrong in a `rules:` mapping of settings: an unknown rule, an unknown option, or an
+    option that is not a whole number from 1. The schema cannot know the rules; the registry does.
+
+    Findings carry no path of their own (the caller's file), and never repeat a key as typed.
+    """
+    here = Path()
+    for rule_id, configured in rules.items():
+        if rule_id.startswith("x-"):
+            continue
+        if rule_id not in RULES:
+            yield Finding(here, "no course rule has this id (the README lists them)", ("rules", rule_id), key=True)
+            continue
+        if not isinstance(configured, dict):
+            continue
+        known = RULES[rule_id].options
+        for option, value in configured.items():
+            if option in ("enabled", "severity") or option.startswith("x-"):
+                continue
+            if option not in known:
+                options = ", ".join(known) or "none"
+                message = f"{rule_id} has no such option (its options: {options})"
+                yield Finding(here, message, ("rules", rule_id, option), key=True)
+            elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                yield Finding(here, f"{rule_id}'s {option} is a whole number from 1", ("rules", rule_id, option))
+
+
+def rule_option(settings: CourseSettings, rule_id: str, option: str) -> int:
+    """A rule's numeric option (e.g. measure-cadence's `every`) as the course sets it, or its default."""
+    default = RULES[rule_id].options[option]
+    configured = settings.rules.get(rule_id)
+    value = configured.get(option, default) if isinstance(configured, dict) else default
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _configured(rule_: Rule, settings: CourseSettings) -> tuple[bool, Severity]:
     configured = settings.rules.get(rule_.id)
     if configured is False:
-        return False, rule_.severity, {}
+        return False, rule_.severity
     if not isinstance(configured, dict):
-        return True, rule_.severity, {}
+        return True, rule_.severity
     enabled = configured.get("enabled", True) is not False
     severity = Severity(configured["severity"]) if configured.get("severity") else rule_.severity
-    return enabled, severity, configured
+    return enabled, severity
 
 
 def run_rules(
-    course: Course, settings: Settings, today: dt.date | None = None
+    course: Course, settings: CourseSettings, today: dt.date | None = None
 ) -> Iterator[tuple[Rule, Severity, Finding]]:
-    """Every finding of every enabled rule over one course, with the severity it is reported at."""
-    today = dt.date.today() if today is None else today
+    """Every finding of every enabled rule over one course, with the severity it is reported at.
+
+    `today` defaults to the date in the course's time zone.
+    """
+    today = settings.today() if today is None else today
     for rule_ in RULES.values():
-        enabled, severity, options = _configured(rule_, settings)
+        enabled, severity = _configured(rule_, settings)
         if not enabled:
             continue
-        context = RuleContext(course=course, settings=settings, today=today, options=options)
+        context = RuleContext(course=course, settings=settings, today=today, rule_id=rule_.id)
         for finding in rule_.check(context):
             yield rule_, severity, finding

@@ -22,13 +22,13 @@ import hashlib
 import re
 
 from ipt_notes.errors import RefusedInput
+from ipt_notes.loader import yaml_scalar
 
 __all__ = [
     "HASH_EXCLUDED",
     "add_cosignature",
     "content_hash",
     "is_signed",
-    "sign_text",
     "signed_with_origins",
     "timestamp",
     "without_cosignature",
@@ -75,8 +75,6 @@ def content_hash(raw: bytes) -> str:
 
 
 def _scalar(value: str) -> bytes:
-    from ipt_notes.scaffold import yaml_scalar
-
     return yaml_scalar(value).encode("utf-8")
 
 
@@ -85,17 +83,12 @@ def timestamp(now: dt.datetime | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def sign_text(raw: bytes, *, signer: str, when: str) -> bytes:
-    """The note with status signed, signer, time and content hash set; nothing else changes.
+def signed_with_origins(raw: bytes, *, signer: str, when: str) -> tuple[bytes, list[int]]:
+    """The note with status signed, signer, time and content hash set, and for each line of the
+    result the line of `raw` it comes from (1-based).
 
     Any earlier signature lines are replaced. Only top-level `key: value` lines are touched, so
     comments, order and the body stay exactly as the clinician wrote them.
-    """
-    return signed_with_origins(raw, signer=signer, when=when)[0]
-
-
-def signed_with_origins(raw: bytes, *, signer: str, when: str) -> tuple[bytes, list[int]]:
-    """`sign_text`, and for each line of the result the line of `raw` it comes from (1-based).
 
     The signature lines count as coming from the status line, so that a problem found in the
     signed text can be shown where the clinician can see it, in the draft.

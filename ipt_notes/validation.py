@@ -1,41 +1,46 @@
-"""`ipt-notes validate`: every file read strictly and checked against its schema, and every
-client's course checked against the course rules.
+"""`validate`: every file checked against its schema, and every client's course against the rules.
 
-Each file is checked by the compiled validator of its kind first (fast, stops at the first
-problem). Only a file that fails is checked again by jsonschema, the reference, which lists every
-problem, and only then is the file's YAML walked again for the line and column of each one.
-
-The work is cut into units: one per client folder (its files, read once, then its course rules)
-and one per loose file (the practice settings). Large runs are spread over the machine's cores.
+The work is cut into units: one per client (its files, each read and parsed once, checked
+against its schema, compared with its signed version at HEAD, then the course rules over the
+whole record) and one per practice file. Each client is judged by its own recorded settings
+(course-settings.yaml), so a clone of its repository alone gets the same result. Large runs are
+spread over the machine's cores.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from ipt_notes.errors import LoadError, NotesInvalid
-from ipt_notes.layout import CONFIG_NAME, FileKind, kind_of, notes_files
-from ipt_notes.loader import Document, Positions, parse_document, read_bytes, yaml_positions
+from ipt_notes.checks import FileCheck, inspect_bytes, load_problem
+from ipt_notes.errors import GitProblem, LoadError, NotesInvalid
+from ipt_notes.layout import (
+    PRIVATE_DIR,
+    SETTINGS_NAME,
+    SIGNED_KINDS,
+    FileKind,
+    kind_in_client,
+    notes_files,
+)
+from ipt_notes.loader import Positions, read_bytes, yaml_positions
 from ipt_notes.problems import Problem, Severity
-from ipt_notes.settings import DEFAULTS, Settings
+from ipt_notes.settings import DEFAULT_COURSE, CourseSettings, course_settings_from_bytes
+
+if TYPE_CHECKING:
+    from ipt_notes.git import Repository
 
 __all__ = [
-    "FileCheck",
     "Unit",
     "ValidationReport",
-    "check_bytes",
-    "check_file",
     "check_unit",
     "client_unit",
-    "settings_for",
+    "commit_errors",
     "shown_path",
+    "validate_course",
     "validate_paths",
     "validate_staged",
 ]
@@ -59,123 +64,24 @@ class ValidationReport:
         return any(p.severity is Severity.ERROR or strict for p in self.problems)
 
 
-@cache
-def _fast_validator(kind: FileKind) -> Callable[[object], object]:
-    from ipt_notes.compiled_validators import VALIDATORS
-
-    validate: Callable[[object], object] = VALIDATORS[kind.value]
-    return validate
-
-
-def _passes_fast(kind: FileKind, data: object) -> bool:
-    try:
-        _fast_validator(kind)(data)
-    except Exception:  # noqa: BLE001 - any failure defers to the reference validator
-        return False
-    return True
-
-
-def _schema_problems(document: Document, kind: FileKind, shown: str) -> list[Problem]:
-    from ipt_notes.schema_errors import describe
-    from ipt_notes.schemas import reference_validator
-
-    errors = list(reference_validator(kind.value).iter_errors(cast(Any, document.data)))
-    if not errors:
-        return []
-    positions = yaml_positions(document.yaml_text, document.line_offset)
-    problems: dict[Problem, None] = {}  # jsonschema reports some problems once per keyword that finds them
-    for error in errors:
-        for finding in describe(error, document.data):
-            line, col = positions.of_key(finding.path) if finding.at_key else positions.of_value(finding.path)
-            problems[Problem(shown, line, col, Severity.ERROR, finding.rule, finding.message)] = None
-    return list(problems)
-
-
-@dataclass
-class FileCheck:
-    """One file read and checked: its problems, and its document when it could be read."""
-
-    path: Path
-    kind: FileKind
-    shown: str
-    problems: list[Problem]
-    document: Document | None
-
-    @property
-    def valid(self) -> bool:
-        return self.document is not None and not any(p.severity is Severity.ERROR for p in self.problems)
-
-
-def inspect_bytes(path: Path, raw: bytes, kind: FileKind, shown: str) -> FileCheck:
-    try:
-        document = parse_document(raw, front_matter=kind.has_front_matter)
-    except LoadError as error:
-        problem = Problem(shown, error.line, error.col, Severity.ERROR, error.rule, error.message)
-        return FileCheck(path, kind, shown, [problem], None)
-    if _passes_fast(kind, document.data):
-        return FileCheck(path, kind, shown, _signature_problems(raw, document, kind, shown), document)
-    return FileCheck(path, kind, shown, _schema_problems(document, kind, shown), document)
-
-
-_SIGNED_KINDS = frozenset({FileKind.SESSION, FileKind.ADDENDUM, FileKind.REVIEW})
-
-
-def _signature_problems(raw: bytes, document: Document, kind: FileKind, shown: str) -> list[Problem]:
-    """A signed note whose content no longer matches the hash it was signed with."""
-    data = document.data
-    if kind not in _SIGNED_KINDS or not isinstance(data, dict) or "content_hash" not in data:
-        return []
-    from ipt_notes.signing import content_hash
-    from ipt_notes.vocabulary import statuses
-
-    if data.get("status") != statuses().signed or content_hash(raw) == data["content_hash"]:
-        return []
-    line, col = yaml_positions(document.yaml_text, document.line_offset).of_value(("content_hash",))
-    message = "this signed note was changed after signing (its content hash no longer matches): add an addendum"
-    return [Problem(shown, line, col, Severity.ERROR, "signed-note-changed", message)]
-
-
-def _inspect_file(path: Path, kind: FileKind, shown: str) -> FileCheck:
-    try:
-        raw = read_bytes(path)
-    except LoadError as error:
-        problem = Problem(shown, error.line, error.col, Severity.ERROR, error.rule, error.message)
-        return FileCheck(path, kind, shown, [problem], None)
-    return inspect_bytes(path, raw, kind, shown)
-
-
-def check_bytes(raw: bytes, kind: FileKind, shown: str) -> list[Problem]:
-    """Every schema problem of one notes file's content; `shown` is how its path appears."""
-    return inspect_bytes(Path(shown), raw, kind, shown).problems
-
-
-def check_file(path: Path, kind: FileKind, shown: str | None = None) -> list[Problem]:
-    """Every schema problem of one notes file on disk."""
-    return _inspect_file(path, kind, str(path) if shown is None else shown).problems
-
-
 class Unit(NamedTuple):
-    """One piece of work: a client folder's files and course, or one loose file.
+    """One piece of work: a client's files and course, or one practice file.
 
     `report` holds the files whose problems are reported; the other files are read only for the
-    course rules. `contents` gives files' bytes when they come from git's index, not the disk.
-    `settings` is None when the course rules are not run.
+    course rules. `contents` gives files' bytes that do not come from the disk (git's index, or a
+    note as it will be once signed). With `against_head`, signed notes are compared with their
+    versions at the client repository's HEAD.
     """
 
     files: tuple[tuple[Path, FileKind, str], ...]
     report: frozenset[Path]
     folder: Path | None = None
-    settings: Settings | None = None
-    contents: dict[Path, bytes] | None = None
-    baseline: Baseline | None = None
-
-
-class Baseline(NamedTuple):
-    """The blob of each note at HEAD, to compare signed notes with the versions committed."""
-
-    work_tree: Path
-    blobs: dict[Path, str]
-    object_format: str
+    rules: bool = True
+    contents: Mapping[Path, bytes] | None = None
+    against_head: bool = False
+    whole: bool = False
+    """Every file of the client is reported: problems of files it lacks are reported too."""
+    shown_folder: str = "."
 
 
 def _blob_id(raw: bytes, object_format: str) -> str:
@@ -184,20 +90,38 @@ def _blob_id(raw: bytes, object_format: str) -> str:
     return digest(b"blob %d\0" % len(raw) + raw).hexdigest()
 
 
-def _against_head(baseline: Baseline, check: FileCheck, raw: bytes) -> list[Problem]:
+class _Head(NamedTuple):
+    """The blob of each signable file at the client repository's HEAD."""
+
+    blobs: dict[Path, str]
+    object_format: str
+    work_tree: Path
+    folder: Path
+
+
+def _head(folder: Path, paths: Sequence[Path]) -> _Head | None:
+    """HEAD's blobs for a client with a repository of its own (none for folders outside git)."""
+    from ipt_notes.git import open_client_repository
+
+    if not any(kind_in_client(p.relative_to(folder).parts) in SIGNED_KINDS for p in paths):
+        return None
+    try:
+        repository = open_client_repository(folder)
+    except GitProblem:
+        return None
+    blobs = repository.head_blobs()
+    return _Head(blobs, repository.object_format, repository.work_tree, folder)
+
+
+def _against_head(head: _Head, check: FileCheck, raw: bytes) -> list[Problem]:
     """A signed note that differs from its signed version at HEAD, even with a hash made to match."""
     from ipt_notes.git import run_git
     from ipt_notes.signing import is_signed, without_cosignature
 
-    head = baseline.blobs.get(check.path)
-    if (
-        head is None
-        or check.kind not in _SIGNED_KINDS
-        or not is_signed(raw)
-        or _blob_id(raw, baseline.object_format) == head
-    ):
+    blob = head.blobs.get(head.work_tree / check.path.relative_to(head.folder))
+    if blob is None or not is_signed(raw) or _blob_id(raw, head.object_format) == blob:
         return []
-    committed = run_git(["cat-file", "blob", head], cwd=baseline.work_tree).stdout
+    committed = run_git(["cat-file", "blob", blob], cwd=head.work_tree).stdout
     if not is_signed(committed) or without_cosignature(committed) == without_cosignature(raw):
         return []
     assert check.document is not None
@@ -207,21 +131,64 @@ def _against_head(baseline: Baseline, check: FileCheck, raw: bytes) -> list[Prob
     return [Problem(check.shown, line, col, Severity.ERROR, "signed-note-changed", message)]
 
 
-def _rule_problems(unit: Unit, checks: dict[Path, FileCheck], cwd_shown: dict[Path, str]) -> list[Problem]:
+def _rule_settings(check: FileCheck) -> list[Problem]:
+    """Problems of a settings file's `rules:` that only the rule registry can see."""
+    from ipt_notes.rules import rule_settings_problems
+
+    assert check.document is not None
+    data = cast(dict[str, Any], check.document.data)
+    findings = list(rule_settings_problems(data.get("rules") or {}))
+    if not findings:
+        return []
+    positions = yaml_positions(check.document.yaml_text, check.document.line_offset)
+    problems = []
+    for finding in findings:
+        line, col = positions.of_key(finding.at) if finding.key else positions.of_value(finding.at)
+        problems.append(Problem(check.shown, line, col, Severity.ERROR, "settings-rule", finding.message))
+    return problems
+
+
+def _settings(
+    unit: Unit, checks: dict[Path, FileCheck], raw: dict[Path, bytes]
+) -> tuple[CourseSettings, list[Problem]]:
+    """The course settings the unit is judged by, and any problem they have beyond their schema."""
+    assert unit.folder is not None
+    path = unit.folder / SETTINGS_NAME
+    check = checks.get(path)
+    if check is None:
+        if unit.whole:
+            shown = os.path.normpath(Path(unit.shown_folder) / SETTINGS_NAME)
+            message = (
+                "this client's course settings are not recorded, so the defaults apply "
+                "(ipt-notes apply-settings records the practice's)"
+            )
+            return CourseSettings(recorded=False), [
+                Problem(shown, 1, 1, Severity.WARNING, "course-settings-missing", message)
+            ]
+        return CourseSettings(recorded=False), []
+    if not check.valid:
+        return DEFAULT_COURSE, []
+    try:
+        return course_settings_from_bytes(raw[path], check.shown), []
+    except NotesInvalid as error:
+        return DEFAULT_COURSE, [p for p in error.problems if p not in check.problems]
+
+
+def _rule_problems(unit: Unit, checks: dict[Path, FileCheck], settings: CourseSettings) -> list[Problem]:
     from ipt_notes.course import build_course
     from ipt_notes.rules import run_rules
 
-    assert unit.folder is not None and unit.settings is not None
+    assert unit.folder is not None
     fields = {
         path: (cast(dict[str, Any], check.document.data) if check.valid and check.document is not None else None)
         for path, check in checks.items()
+        if check.kind is not FileKind.COURSE_SETTINGS
     }
     course = build_course(unit.folder, fields)
-    everything = unit.report >= set(checks)
     positions: dict[Path, Positions] = {}
     problems = []
-    for rule, severity, finding in run_rules(course, unit.settings):
-        if finding.path not in unit.report and not (everything and finding.path not in checks):
+    for rule, severity, finding in run_rules(course, settings):
+        if finding.path not in unit.report and not (unit.whole and finding.path not in checks):
             continue
         line, col = 1, 1
         check = checks.get(finding.path)
@@ -231,7 +198,10 @@ def _rule_problems(unit: Unit, checks: dict[Path, FileCheck], cwd_shown: dict[Pa
                 positions[finding.path] = yaml_positions(document.yaml_text, document.line_offset)
             found = positions[finding.path]
             line, col = found.of_key(finding.at) if finding.key else found.of_value(finding.at)
-        shown = cwd_shown.get(finding.path) or (check.shown if check else str(finding.path))
+        if check is not None:
+            shown = check.shown
+        else:
+            shown = os.path.normpath(Path(unit.shown_folder) / finding.path.relative_to(unit.folder))
         problems.append(Problem(shown, line, col, severity, rule.id, finding.message))
     return problems
 
@@ -239,60 +209,39 @@ def _rule_problems(unit: Unit, checks: dict[Path, FileCheck], cwd_shown: dict[Pa
 def check_unit(unit: Unit) -> list[Problem]:
     """The problems of one unit: its reported files' schema problems, then its course rules."""
     checks: dict[Path, FileCheck] = {}
+    raw: dict[Path, bytes] = {}
+    head = _head(unit.folder, [p for p, _, _ in unit.files]) if unit.against_head and unit.folder else None
     for path, kind, shown in unit.files:
         try:
-            raw = unit.contents[path] if unit.contents is not None else read_bytes(path)
+            data = unit.contents[path] if unit.contents is not None and path in unit.contents else read_bytes(path)
         except LoadError as error:
-            problem = Problem(shown, error.line, error.col, Severity.ERROR, error.rule, error.message)
-            checks[path] = FileCheck(path, kind, shown, [problem], None)
+            checks[path] = FileCheck(path, kind, shown, [load_problem(error, shown)], None)
             continue
-        check = checks[path] = inspect_bytes(path, raw, kind, shown)
-        if unit.baseline is not None and check.valid and path in unit.report:
-            check.problems.extend(_against_head(unit.baseline, check, raw))
+        raw[path] = data
+        check = checks[path] = inspect_bytes(path, data, kind, shown)
+        if kind in (FileKind.CONFIG, FileKind.COURSE_SETTINGS) and check.valid:
+            check.problems.extend(_rule_settings(check))
+        if head is not None and check.valid and kind in SIGNED_KINDS and path in unit.report:
+            check.problems.extend(_against_head(head, check, data))
     problems = [p for path, check in checks.items() if path in unit.report for p in check.problems]
-    if unit.folder is not None and unit.settings is not None:
-        shown_of = {path: shown for path, _, shown in unit.files}
-        problems.extend(_rule_problems(unit, checks, _missing_shown_path(unit, shown_of)))
+    if unit.folder is not None and unit.rules:
+        settings, settings_problems = _settings(unit, checks, raw)
+        problems.extend(settings_problems)
+        problems.extend(_rule_problems(unit, checks, settings))
     return problems
-
-
-def _missing_shown_path(unit: Unit, shown_of: dict[Path, str]) -> dict[Path, str]:
-    """How files the course lacks are shown: beside the files it has."""
-    if not unit.files:
-        return shown_of
-    path, _, shown = unit.files[0]
-    base = Path(shown).parent if path.parent == unit.folder else Path(shown).parent.parent
-    result = dict(shown_of)
-    for name in ("client.yaml", "inventory.yaml", "formulation.md", "review.md"):
-        result.setdefault(unit.folder / name if unit.folder else Path(name), os.path.normpath(base / name))
-    return result
 
 
 def _check_units(units: Sequence[Unit]) -> list[Problem]:
     return [problem for unit in units for problem in check_unit(unit)]
 
 
-def _cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+def run_units(units: list[Unit], jobs: int | None = None) -> list[Problem]:
+    """Every unit checked, on every core when the run is large enough to gain from it."""
+    from ipt_notes.parallel import map_parallel
 
-
-def _run(units: list[Unit], jobs: int) -> list[Problem]:
-    files = sum(len(unit.files) for unit in units)
-    if jobs <= 1 or files < _PARALLEL_THRESHOLD or len(units) < 2:
+    if sum(len(unit.files) for unit in units) < _PARALLEL_THRESHOLD:
         return _check_units(units)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    # fork lets the workers inherit the loaded validators instead of importing them again.
-    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
-    size = max(1, len(units) // (jobs * 4))
-    batches = [units[i : i + size] for i in range(0, len(units), size)]
-    # Unlike multiprocessing.Pool, the executor reports a worker that dies instead of waiting forever.
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        results = list(pool.map(_check_units, batches))
-    return [problem for batch in results for problem in batch]
+    return [problem for problems in map_parallel(check_unit, units, jobs=jobs) for problem in problems]
 
 
 def shown_path(path: Path, cwd: Path) -> str:
@@ -301,69 +250,64 @@ def shown_path(path: Path, cwd: Path) -> str:
     return os.path.relpath(path, cwd)
 
 
-def _client_folder(path: Path, kind: FileKind) -> Path:
-    absolute = path if path.is_absolute() else path.resolve()
-    return absolute.parent.parent if kind in (FileKind.SESSION, FileKind.ADDENDUM) else absolute.parent
+def _client_unit(
+    folder: Path,
+    kinds: Mapping[Path, FileKind],
+    report: Collection[Path],
+    cwd: Path,
+    *,
+    rules: bool,
+    whole: bool,
+    contents: Mapping[Path, bytes] | None = None,
+) -> Unit:
+    """The unit of one client: its files (`kinds`), those reported, and where they are shown from."""
+    return Unit(
+        files=tuple((path, kind, shown_path(path, cwd)) for path, kind in sorted(kinds.items())),
+        report=frozenset(report),
+        folder=folder,
+        rules=rules,
+        contents=contents,
+        against_head=True,
+        whole=whole,
+        shown_folder=shown_path(folder, cwd),
+    )
 
 
-def _baselines(folders: Sequence[Path]) -> dict[Path, Baseline]:
-    """HEAD's blobs for client folders in git repositories (none for folders outside git)."""
-    from ipt_notes.errors import GitProblem
-    from ipt_notes.git import open_repository
-
-    by_root: dict[Path, list[Path]] = {}
-    for folder in folders:
-        by_root.setdefault(folder.parent.parent, []).append(folder)
-    baselines: dict[Path, Baseline] = {}
-    for root, members in by_root.items():
-        if not any((place / ".git").exists() for place in (root, *root.parents)):
-            continue
-        try:
-            repository = open_repository(root)
-        except GitProblem:
-            continue
-        baseline = Baseline(repository.work_tree, repository.head_blobs(members), repository.object_format)
-        baselines.update({folder: baseline for folder in members})
-    return baselines
-
-
-_settings_cache: dict[tuple[Path, int, int], Settings] = {}
-
-
-def settings_for(folder: Path) -> Settings:
-    """The practice settings that govern a client folder (the defaults outside a notes repository).
-
-    Settings with errors of their own fall back to the defaults; `validate` reports those errors
-    where it checks ipt-notes.yaml. Read settings are kept for the file's size and modification
-    time, so a long-lived process sees an edited file.
-    """
-    from ipt_notes.settings import load_settings
-
-    root = folder.parent.parent
-    try:
-        stat = (root / CONFIG_NAME).stat()
-    except OSError:
-        return DEFAULTS
-    key = (root, stat.st_mtime_ns, stat.st_size)
-    if key not in _settings_cache:
-        try:
-            _settings_cache[key] = load_settings(root)
-        except NotesInvalid:
-            _settings_cache[key] = DEFAULTS
-    return _settings_cache[key]
-
-
-def client_unit(folder: Path, cwd: Path, *, rules: bool = True) -> Unit:
-    """The unit of one whole client folder on disk."""
+def client_unit(
+    folder: Path,
+    cwd: Path,
+    *,
+    rules: bool = True,
+    contents: Mapping[Path, bytes] | None = None,
+    report: Collection[Path] | None = None,
+) -> Unit:
+    """The unit of one whole client folder on disk, with some files' bytes given in `contents`."""
     from ipt_notes.course import course_files
 
-    files = tuple((path, kind, shown_path(path, cwd)) for path, kind in sorted(course_files(folder).items()))
-    return Unit(
-        files=files,
-        report=frozenset(path for path, _, _ in files),
-        folder=folder,
-        settings=settings_for(folder) if rules else None,
-    )
+    on_disk = course_files(folder)
+    for path in contents or {}:
+        # A file given only by its bytes (one about to be written) joins the files on disk.
+        kind = kind_in_client(path.relative_to(folder).parts)
+        if kind is not None:
+            on_disk[path] = kind
+    reported = on_disk.keys() if report is None else report
+    return _client_unit(folder, on_disk, reported, cwd.resolve(), rules=rules, whole=report is None, contents=contents)
+
+
+def validate_course(
+    folder: Path,
+    *,
+    cwd: Path | None = None,
+    contents: Mapping[Path, bytes] | None = None,
+    report: Collection[Path] | None = None,
+) -> list[Problem]:
+    """Every problem of one client's record, as `validate` reports it, in path and line order.
+
+    `contents` stands in for files' bytes on disk (a note as it will be once signed); `report`
+    limits the problems to those files (default: the whole record).
+    """
+    unit = client_unit(folder.resolve(), Path.cwd() if cwd is None else cwd, contents=contents, report=report)
+    return sorted(check_unit(unit))
 
 
 def validate_paths(
@@ -377,106 +321,97 @@ def validate_paths(
     """
     from ipt_notes.course import course_files
 
-    cwd = Path.cwd() if cwd is None else cwd
+    cwd = (Path.cwd() if cwd is None else cwd).resolve()
     problems: list[Problem] = []
-    loose: list[Unit] = []
-    clients: dict[Path, dict[Path, tuple[FileKind, str]]] = {}
+    units: list[Unit] = []
+    clients: dict[Path, dict[Path, FileKind]] = {}
+    whole: set[Path] = set()
     seen: set[Path] = set()
-    walked = [path.resolve() for path in paths if path.is_dir()]
+    for path in paths:
+        absolute = (cwd / path).resolve()
+        if absolute.is_dir():
+            from ipt_notes.layout import client_root_of
+
+            client = client_root_of(absolute)
+            if client is None or client == absolute:
+                whole.add(absolute)
     for found in notes_files(list(paths), cwd):
         if found.path in seen:
             continue
         seen.add(found.path)
         if found.kind is None:
-            problems.append(
-                Problem(
-                    found.shown,
-                    1,
-                    1,
-                    Severity.WARNING,
-                    "unknown-file",
-                    "not a notes file by its place in the layout (clients/<ID>/...); not checked",
-                )
-            )
-        elif found.kind is FileKind.CONFIG:
-            loose.append(Unit(files=((found.path, found.kind, found.shown),), report=frozenset({found.path})))
+            message = "not a notes file by its place in the layout (see the README); not checked"
+            problems.append(Problem(found.shown, 1, 1, Severity.WARNING, "unknown-file", message))
+        elif found.client is None:
+            units.append(Unit(files=((found.path, found.kind, found.shown),), report=frozenset({found.path})))
         else:
-            folder = _client_folder(found.path, found.kind)
-            clients.setdefault(folder, {})[found.path] = (found.kind, found.shown)
-    units = list(loose)
-    baselines = _baselines(list(clients))
+            clients.setdefault(found.client, {})[found.path] = found.kind
     for folder, reported in sorted(clients.items()):
-        files = dict(reported)
-        whole = any(root == folder or root in folder.parents for root in walked)
-        if rules and not whole:
+        kinds = dict(reported)
+        entire = any(root == folder or root in folder.parents for root in whole)
+        if rules and not entire:
             # The course rules need every file of the client, not only those named.
             for path, kind in course_files(folder).items():
-                files.setdefault(path, (kind, shown_path(path, cwd)))
-        units.append(
-            Unit(
-                files=tuple((path, kind, shown) for path, (kind, shown) in sorted(files.items())),
-                report=frozenset(reported),
-                folder=folder,
-                settings=settings_for(folder) if rules else None,
-                baseline=baselines.get(folder),
-            )
-        )
-    problems.extend(_run(units, _cores() if jobs is None else jobs))
+                kinds.setdefault(path, kind)
+        units.append(_client_unit(folder, kinds, reported, cwd, rules=rules, whole=entire))
+    problems.extend(run_units(units, jobs))
     problems.sort()
     return ValidationReport(problems=problems, files_checked=sum(len(unit.report) for unit in units))
 
 
 def validate_staged(
-    root: Path, paths: Sequence[Path] = (), *, cwd: Path | None = None, rules: bool = True
+    folder: Path,
+    paths: Sequence[Path] = (),
+    *,
+    cwd: Path | None = None,
+    rules: bool = True,
+    repository: Repository | None = None,
 ) -> ValidationReport:
-    """Check the staged version of every notes file in the index (what a commit would record).
+    """Check the staged version of every notes file in a client's index (what a commit would record).
 
-    The course rules of each client with a staged file run over that client's files as the index
-    holds them. With `paths`, only staged files under them are checked. This is what the
-    pre-commit hook runs; inside `git commit`, git points GIT_INDEX_FILE at the index being
-    committed.
+    The course rules run over the client's files as the index holds them, by the settings the
+    index holds. With `paths`, only staged files under them are checked. Process notes
+    (`private/`) staged for a commit are an error. This is what the pre-commit hook runs; inside
+    `git commit`, git points GIT_INDEX_FILE at the index being committed.
     """
-    from ipt_notes.git import open_repository
+    from ipt_notes.git import open_client_repository
 
-    cwd = Path.cwd() if cwd is None else cwd
-    repository = open_repository(root)
-    limits = [p.resolve() for p in paths]
-    staged: dict[Path | None, dict[Path, FileKind]] = {}
+    cwd = (Path.cwd() if cwd is None else cwd).resolve()
+    repository = open_client_repository(folder) if repository is None else repository
+    top = repository.work_tree
+    limits = [(cwd / p).resolve() for p in paths]
+    problems: list[Problem] = []
+    staged: dict[Path, FileKind] = {}
     for relative in repository.staged_paths():
-        absolute = repository.work_tree / relative
-        kind = kind_of(absolute)
-        if kind is None or "private" in Path(relative).parts:
-            continue
+        parts = Path(relative).parts
+        absolute = top / relative
         if limits and not any(absolute == limit or limit in absolute.parents for limit in limits):
             continue
-        folder = None if kind is FileKind.CONFIG else _client_folder(absolute, kind)
-        staged.setdefault(folder, {})[absolute] = kind
-    units: list[Unit] = []
-    for folder, files in staged.items():
-        if folder is None or not rules:
-            every = files
-        else:
-            prefix = str(folder.relative_to(repository.work_tree))
-            every = {}
-            for relative in repository.indexed_paths(prefix):
-                absolute = repository.work_tree / relative
-                kind = kind_of(absolute)
-                if kind is not None and kind is not FileKind.CONFIG:
-                    every[absolute] = kind
-        blobs = repository.staged_blobs([str(p.relative_to(repository.work_tree)) for p in every])
-        contents = {path: blobs[str(path.relative_to(repository.work_tree))] for path in every}
-        baseline = None
-        if folder is not None:
-            baseline = Baseline(repository.work_tree, repository.head_blobs([folder]), repository.object_format)
-        units.append(
-            Unit(
-                files=tuple((path, kind, shown_path(path, cwd)) for path, kind in sorted(every.items())),
-                report=frozenset(files),
-                folder=folder,
-                settings=settings_for(folder) if folder is not None and rules else None,
-                contents=contents,
-                baseline=baseline,
-            )
-        )
-    problems = sorted(_check_units(units))
-    return ValidationReport(problems=problems, files_checked=sum(len(unit.report) for unit in units))
+        if parts and parts[0] == PRIVATE_DIR:
+            message = "psychotherapy (process) notes in private/ are never committed: unstage them (git rm --cached)"
+            problems.append(Problem(shown_path(absolute, cwd), 1, 1, Severity.ERROR, "private-staged", message))
+            continue
+        kind = kind_in_client(parts)
+        if kind is not None:
+            staged[absolute] = kind
+    every: dict[Path, FileKind] = dict(staged)
+    if staged and rules:
+        for relative in repository.indexed_paths("."):
+            kind = kind_in_client(Path(relative).parts)
+            if kind is not None:
+                every[top / relative] = kind
+    blobs = repository.staged_blobs([os.path.relpath(p, top) for p in every])
+    contents = {path: blobs[os.path.relpath(path, top)] for path in every}
+    unit = _client_unit(top, every, staged, cwd, rules=rules, whole=False, contents=contents)
+    if staged:
+        problems.extend(check_unit(unit))
+    return ValidationReport(problems=sorted(problems), files_checked=len(staged))
+
+
+def commit_errors(repository: Repository) -> list[str]:
+    """The errors the pre-commit hook would report for what `repository`'s index holds, as it
+    prints them: what an ipt-notes command checks before it commits."""
+    from ipt_notes.reporters import report
+
+    found = validate_staged(repository.work_tree, repository=repository)
+    return report([p for p in found.problems if p.severity is Severity.ERROR], "text").splitlines()

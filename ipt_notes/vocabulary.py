@@ -23,7 +23,6 @@ __all__ = [
     "instrument",
     "instruments",
     "phases",
-    "problem_areas",
     "statuses",
     "terms",
 ]
@@ -111,10 +110,6 @@ def attendance() -> Attendance:
 @cache
 def areas() -> ProblemAreas:
     return ProblemAreas(*terms("problem_area"))
-
-
-def problem_areas() -> tuple[str, ...]:
-    return terms("problem_area")
 
 
 class Band(NamedTuple):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import INVALID, VALID
+from tests.helpers import INVALID, VALID
 
 SCRIPT = Path(sys.executable).parent / "ipt-notes"
 
@@ -29,6 +29,7 @@ def _needs_the_script() -> None:
 def test_the_script_validates_a_copied_course_outside_the_source_tree(tmp_path: Path) -> None:
     shutil.copytree(VALID, tmp_path / "notes")
     shutil.copytree(INVALID / "clients" / "signed-middle-incomplete", tmp_path / "notes" / "clients" / "C-0003")
+    shutil.copy(VALID / "clients" / "C-0002" / "course-settings.yaml", tmp_path / "notes" / "clients" / "C-0003")
     result = run("validate", "--format", "json", cwd=tmp_path / "notes")
     assert result.returncode == 1, result.stderr
     problems = json.loads(result.stdout)
@@ -70,4 +71,4 @@ def test_version_and_usage_errors_as_a_process(tmp_path: Path) -> None:
     assert usage.stdout == ""
     missing = run("validate", cwd=tmp_path)
     assert missing.returncode == 3
-    assert "not a notes repository" in missing.stderr
+    assert "not in a practice" in missing.stderr

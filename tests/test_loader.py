@@ -235,11 +235,11 @@ def test_inputs_at_the_size_cap_are_answered_quickly(raw: bytes) -> None:
 def test_errors_survive_the_trip_from_a_worker_process() -> None:
     import pickle
 
-    from ipt_notes.errors import MissingLibyaml, NotesRepositoryNotFound, UnknownSchema
+    from ipt_notes.errors import MissingLibyaml, PracticeNotFound, UnknownSchema
 
     original = LoadError(rule="yaml-alias", message="YAML aliases are not allowed in notes", line=3, col=9)
     copy = pickle.loads(pickle.dumps(original))
     assert (type(copy), copy.rule, copy.line, copy.col, str(copy)) == (LoadError, "yaml-alias", 3, 9, str(original))
-    for error in (MissingLibyaml(), NotesRepositoryNotFound(start="/x"), UnknownSchema(name="n", known=["a"])):
+    for error in (MissingLibyaml(), PracticeNotFound(start="/x"), UnknownSchema(name="n", known=["a"])):
         restored = pickle.loads(pickle.dumps(error))
         assert (type(restored), str(restored), restored.exit_code) == (type(error), str(error), error.exit_code)

@@ -13,14 +13,13 @@ import pytest
 from typer.testing import CliRunner
 
 from ipt_notes.cli import app
-from ipt_notes.course import read_course
+from ipt_notes.course import Course, SessionNote, phase_for, read_course
 from ipt_notes.rules import RULES, run_rules
-from ipt_notes.settings import DEFAULTS, Settings
+from ipt_notes.settings import DEFAULT_COURSE, CourseSettings, Phases
 from ipt_notes.signing import content_hash
 from ipt_notes.validation import validate_paths
-from tests.conftest import VALID
+from tests.helpers import README, VALID
 
-README = Path(__file__).parents[1] / "README.md"
 COURSE = "clients/C-0001"
 
 
@@ -276,8 +275,12 @@ def line_of(path: Path, text: str | None) -> int:
 
 
 def configure(root: Path, rules: str) -> None:
-    """Give the course's repository these rule settings (and the example's measures)."""
-    (root / "ipt-notes.yaml").write_text(f"version: 1\nmeasures: [phq9, gad7]\nrules:\n{rules}")
+    """Record these rule settings (and the example's measures) in the course's own settings.
+
+    The practice's ipt-notes.yaml is deliberately left alone: a client is judged by its recorded
+    settings only.
+    """
+    (root / COURSE / "course-settings.yaml").write_text(f"version: 1\nmeasures: [phq9, gad7]\nrules:\n{rules}")
 
 
 def test_the_example_course_is_clean_under_every_rule(tmp_path: Path) -> None:
@@ -331,7 +334,7 @@ def test_rule_options_change_thresholds(tmp_path: Path) -> None:
 
 def test_measure_cadence_counts_only_attended_sessions(tmp_path: Path) -> None:
     course = read_course(course_copy(tmp_path) / COURSE)
-    settings = Settings(rules={"measure-cadence": {"every": 2}})
+    settings = CourseSettings(rules={"measure-cadence": {"every": 2}})
     fired = [f for r, _, f in run_rules(course, settings) if r.id == "measure-cadence" and "phq9" in f.message]
     # PHQ-9 is scored at 1, 4, 7, 8, 9, 11, 12, 14 and 16; session 10 was cancelled, so 10 and the
     # unscored 13 are not two attended sessions in a row, while 2-3 and 5-6 are.
@@ -386,7 +389,7 @@ def test_every_rule_is_documented_with_its_severity_and_rationale() -> None:
 
 def test_rules_read_defaults_without_a_notes_repository() -> None:
     course = read_course(VALID / COURSE)
-    assert list(run_rules(course, DEFAULTS, today=dt.date(2025, 4, 20))) == []
+    assert list(run_rules(course, DEFAULT_COURSE, today=dt.date(2025, 4, 20))) == []
 
 
 def test_an_edited_settings_file_is_read_again(tmp_path: Path) -> None:
@@ -394,3 +397,49 @@ def test_an_edited_settings_file_is_read_again(tmp_path: Path) -> None:
     assert "same-day-sessions" in {p.rule for p in validate_paths([root], cwd=root).problems}
     configure(root, "  same-day-sessions: false\n  x-padding: true\n")
     assert "same-day-sessions" not in {p.rule for p in validate_paths([root], cwd=root).problems}
+
+
+def test_the_practice_settings_do_not_judge_a_client(tmp_path: Path) -> None:
+    root = course_copy(tmp_path, (edit("sessions/07.md", "date: 2025-02-08", "date: 2025-02-01"),))
+    (root / "ipt-notes.yaml").write_text("version: 1\nrules:\n  same-day-sessions: false\n")
+    assert "same-day-sessions" in {p.rule for p in validate_paths([root], cwd=root).problems}
+
+
+def _course_of(planned: int, count: int, boundaries: Phases) -> Course:
+    """A course of `count` signed, attended notes, each in the phase new-session would give it."""
+    folder = Path("/nowhere/C-1")
+    notes = []
+    for number in range(1, count + 1):
+        phase = phase_for(number, planned, boundaries)
+        data = {"client": "C-1", "session": number, "date": f"2026-01-{number:02d}", "phase": phase}
+        data.update({"status": "signed", "attendance": "attended", phase: {}})
+        notes.append(SessionNote(number, folder / "sessions" / f"{number:02d}.md", data))
+    client = {"client": "C-1", "contract": {"sessions_planned": planned}}
+    return Course("C-1", folder, tuple(notes), client, None)
+
+
+@pytest.mark.parametrize("initial", [1, 2, 3, 4])
+@pytest.mark.parametrize("termination", [1, 2, 3, 4])
+def test_new_session_phases_satisfy_the_phase_rules_for_every_boundary(initial: int, termination: int) -> None:
+    boundaries = Phases(initial_sessions=initial, termination_sessions=termination)
+    settings = CourseSettings(phases=boundaries)
+    for planned in range(1, 21):
+        course = _course_of(planned, planned + 2, boundaries)
+        findings = [
+            (rule.id, finding.path.name)
+            for rule, _, finding in run_rules(course, settings, today=dt.date(2026, 2, 1))
+            if rule.id in ("phase-matches-session", "termination-discussed")
+        ]
+        assert findings == [], (planned, findings)
+
+
+def test_the_phase_rules_judge_by_the_same_boundaries() -> None:
+    boundaries = Phases(initial_sessions=2, termination_sessions=4)
+    course = _course_of(12, 12, Phases())  # phases by the default boundaries: initial 1-3, termination 10-12
+    fired = [
+        (rule.id, finding.path.name)
+        for rule, _, finding in run_rules(course, CourseSettings(phases=boundaries), today=dt.date(2026, 2, 1))
+        if rule.id in ("phase-matches-session", "termination-discussed")
+    ]
+    # Session 3 is initial but the initial phase now ends at 2; session 9 is middle in the last 4.
+    assert sorted(fired) == [("phase-matches-session", "03.md"), ("termination-discussed", "09.md")]

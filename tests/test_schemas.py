@@ -14,14 +14,14 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
 
+from ipt_notes.checks import _passes_fast
 from ipt_notes.codegen import schemas_digest
 from ipt_notes.errors import LoadError
 from ipt_notes.layout import FileKind, kind_of
 from ipt_notes.loader import read_document
 from ipt_notes.resources import schemas_dir
 from ipt_notes.schemas import ANNOTATIONS, bundle, load_schema, reference_validator, registry, schema_names
-from ipt_notes.validation import _passes_fast
-from tests.conftest import INVALID, VALID
+from tests.helpers import INVALID, VALID
 
 PACKAGE = Path(__file__).parents[1] / "ipt_notes"
 VOCABULARIES = ("phase", "problem_area", "dispute_stage", "technique", "instrument", "attendance")
@@ -186,6 +186,7 @@ def mutations(data: object) -> Iterator[object]:
                 yield changed
 
 
+@pytest.mark.slow
 def test_compiled_and_reference_validators_agree_on_every_example_and_its_mutations() -> None:
     checked = 0
     for where, kind, data in example_documents():
@@ -206,6 +207,8 @@ def test_the_bundled_schema_finds_what_the_reference_finds() -> None:
 
 MINIMAL_DRAFTS: dict[FileKind, dict[str, object]] = {
     FileKind.CONFIG: {"version": 1},
+    FileKind.REGISTER: {"version": 1},
+    FileKind.COURSE_SETTINGS: {"version": 1},
     FileKind.CLIENT: {"client": "C-1", "contract": {"sessions_planned": 16}},
     FileKind.INVENTORY: {"client": "C-1", "people": [], "timeline": []},
     FileKind.FORMULATION: {"client": "C-1", "status": "draft", "problem_areas": [], "agreed_on": None},

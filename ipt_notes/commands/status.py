@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ipt_notes.course import Course, read_course
-from ipt_notes.layout import is_valid_client_id
+from ipt_notes.course import read_course
 from ipt_notes.problems import Severity
+from ipt_notes.validation import validate_course
 from ipt_notes.vocabulary import instrument, statuses
 
-__all__ = ["ClientStatus", "client_status", "repository_status"]
+__all__ = ["ClientStatus", "client_status", "practice_status"]
 
 _HEADLINE_MEASURE = "phq9"
 
@@ -39,16 +39,9 @@ class ClientStatus:
         return asdict(self)
 
 
-def _problem_counts(folder: Path) -> tuple[int, int]:
-    """How many errors and warnings `validate` reports for the client: schema and course rules."""
-    from ipt_notes.validation import check_unit, client_unit
-
-    problems = check_unit(client_unit(folder, folder))
-    errors = sum(1 for problem in problems if problem.severity is Severity.ERROR)
-    return errors, len(problems) - errors
-
-
-def client_status(course: Course) -> ClientStatus:
+def client_status(folder: Path) -> ClientStatus:
+    """Where one client's course stands, and how many problems its record has."""
+    course = read_course(folder)
     last = course.last
     phase = (last.data or {}).get("phase") if last is not None else None
     scored = course.last_scored(_HEADLINE_MEASURE)
@@ -61,7 +54,8 @@ def client_status(course: Course) -> ClientStatus:
             band = measure.band(total)
     signed = statuses().signed
     drafts = [note.number for note in course.sessions if (note.data or {}).get("status") != signed]
-    errors, warnings = _problem_counts(course.folder)
+    problems = validate_course(folder, cwd=folder)
+    errors = sum(1 for problem in problems if problem.severity is Severity.ERROR)
     return ClientStatus(
         client=course.client_id,
         session=last.number if last is not None else None,
@@ -72,14 +66,12 @@ def client_status(course: Course) -> ClientStatus:
         phq9_session=scored.number if scored is not None else None,
         drafts=drafts,
         errors=errors,
-        warnings=warnings,
+        warnings=len(problems) - errors,
     )
 
 
-def repository_status(root: Path) -> list[ClientStatus]:
-    """One status per client folder, in ID order."""
-    clients = root / "clients"
-    if not clients.is_dir():
-        return []
-    folders = sorted(p for p in clients.iterdir() if p.is_dir() and not p.is_symlink() and is_valid_client_id(p.name))
-    return [client_status(read_course(folder)) for folder in folders]
+def practice_status(folders: list[Path]) -> list[ClientStatus]:
+    """One status per client, in the order given, worked out on every core."""
+    from ipt_notes.parallel import map_parallel
+
+    return map_parallel(client_status, folders)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from ipt_notes.cli import app
-from tests.conftest import INVALID, VALID, write_tree
+from tests.helpers import CANARY, INVALID, README, VALID, copy_tree, git, script, write_tree
 
-pytestmark = pytest.mark.usefixtures("_hermetic_git")
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
 
 
 def invoke(runner: CliRunner, *args: str) -> tuple[int, str, str]:
@@ -25,7 +28,7 @@ def test_valid_examples_pass(runner: CliRunner, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.chdir(VALID)
     code, out, err = invoke(runner, "validate", "--schema-only", ".")
     assert (code, out) == (0, "")
-    assert "checked 23 files: 0 errors, 0 warnings" in err
+    assert "checked 25 files: 0 errors, 0 warnings" in err
 
 
 def test_every_invalid_example_gives_exactly_its_expected_problems(
@@ -80,43 +83,46 @@ def test_paths_are_relative_to_the_current_folder(runner: CliRunner, monkeypatch
     assert out.startswith("sessions/04.md:5:8: ")
 
 
-def test_without_paths_validates_the_repository_around_the_current_folder(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, notes_repo: Callable[..., Path]
+def test_without_paths_validates_the_client_around_the_current_folder_or_else_the_practice(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, practice: Path
 ) -> None:
-    root = notes_repo({"clients/C-0009/sessions/01.md": (INVALID / "clients/bad-enum/sessions/04.md").read_bytes()})
-    monkeypatch.chdir(root / "clients" / "C-0001" / "sessions")
-    code, out, _ = invoke(runner, "validate")
+    write_tree(practice, {"clients/C-0042/sessions/02.md": (INVALID / "clients/bad-enum/sessions/04.md").read_bytes()})
+    monkeypatch.chdir(practice / "clients" / "C-0001" / "sessions")
+    code, out, err = invoke(runner, "validate")
+    assert (code, out) == (0, "")
+    assert "checked 22 files" in err
+    monkeypatch.chdir(practice / "clients" / "C-0042")
+    code, out, _ = invoke(runner, "validate", "--schema-only")
     assert code == 1
-    assert out == (
-        "../../C-0009/sessions/01.md:5:8: error [schema-enum] "
-        "must be one of: initial, middle, termination, maintenance\n"
-    )
+    assert out == "sessions/02.md:5:8: error [schema-enum] must be one of: initial, middle, termination, maintenance\n"
+    monkeypatch.chdir(practice)
+    code, out, err = invoke(runner, "validate", "--schema-only")
+    assert code == 1
+    assert out.startswith("clients/C-0042/sessions/02.md:5:8: error [schema-enum]")
+    assert "checked 31 files" in err  # ipt-notes.yaml and every client's files
 
 
-def test_root_option_names_the_repository(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, notes_repo: Callable[..., Path], tmp_path: Path
+def test_root_option_names_the_practice(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, practice: Path, tmp_path: Path
 ) -> None:
-    root = notes_repo()
     monkeypatch.chdir(tmp_path)
-    code, _, err = invoke(runner, "validate", "--root", str(root))
+    code, _, err = invoke(runner, "validate", "--root", str(practice))
     assert code == 0
-    assert "checked 23 files" in err
+    assert "checked 30 files" in err
 
 
-def test_private_notes_are_never_read(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, notes_repo: Callable[..., Path]
-) -> None:
-    root = notes_repo({"clients/C-0001/private/sessions/01.md": b"\xff not even UTF-8"})
-    monkeypatch.chdir(root)
-    code, _, _ = invoke(runner, "validate")
+def test_private_notes_are_never_read(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, practice: Path) -> None:
+    write_tree(practice, {"clients/C-0001/private/sessions/01.md": b"\xff not even UTF-8"})
+    monkeypatch.chdir(practice)
+    code, _, _ = invoke(runner, "validate", "--strict", "clients/C-0001")
     assert code == 0
 
 
-def test_outside_a_notes_repository_exits_3(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_outside_a_practice_exits_3(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     code, out, err = invoke(runner, "validate")
     assert (code, out) == (3, "")
-    assert "not a notes repository" in err
+    assert "not in a practice" in err
 
 
 def test_a_missing_path_is_a_usage_error(runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -194,9 +200,6 @@ def test_many_files_are_checked_in_parallel_with_the_same_result(
     assert "checked 150 files: 3 errors, 0 warnings" in err
 
 
-CANARY = "CANARY-7f3a"
-
-
 def _canary_note() -> str:
     """A session note with the canary in every field it can reach: keys, values, list items."""
     return "\n".join(
@@ -272,12 +275,13 @@ def test_an_unexpected_failure_prints_one_line_and_no_traceback(
 ) -> None:
     import sys
 
-    from ipt_notes import cli, validation
+    from ipt_notes import cli
+    from ipt_notes.commands import validate
 
     def explode(*args: object, **kwargs: object) -> None:
         raise KeyError(CANARY)
 
-    monkeypatch.setattr(validation, "validate_paths", explode)
+    monkeypatch.setattr(validate, "validate_paths", explode)
     monkeypatch.setattr(sys, "argv", ["ipt-notes", "validate", str(VALID)])
     monkeypatch.delenv("IPT_NOTES_DEBUG", raising=False)
     with pytest.raises(SystemExit) as exited:
@@ -296,9 +300,11 @@ def test_schema_lists_names_and_prints_one(runner: CliRunner) -> None:
         "addendum",
         "client",
         "config",
+        "course_settings",
         "definitions",
         "formulation",
         "inventory",
+        "register",
         "review",
         "session",
     ]
@@ -339,7 +345,7 @@ def test_every_command_has_help(runner: CliRunner) -> None:
         code, out, _ = invoke(runner, name, "--help")
         assert code == 0
         assert f"ipt-notes {name}" in out or f"{name} [OPTIONS]" in out
-        assert name in (Path(__file__).parents[1] / "README.md").read_text(), f"{name} is in the README"
+        assert name in README.read_text(), f"{name} is in the README"
 
 
 def test_copied_example_tree_keeps_expected_paths(tmp_path: Path) -> None:
@@ -371,3 +377,185 @@ def test_the_console_script_builds_only_the_command_asked_for_with_the_same_beha
         assert through_main == expected, name
     assert cli._app_for(["--help"]) is app
     assert cli._app_for(["no-such-command"]) is app
+
+
+# The settings a client is judged by
+
+
+def test_a_client_is_judged_by_its_own_course_settings(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    practice = copy_tree(VALID, tmp_path / "practice")
+    client = practice / "clients" / "C-0001"
+    text = (client / "sessions/07.md").read_text().replace("date: 2025-02-08", "date: 2025-02-01")
+    from tests.helpers import resign
+
+    (client / "sessions/07.md").write_bytes(resign(text.encode()))
+    monkeypatch.chdir(client)
+    assert "warning [same-day-sessions]" in invoke(runner, "validate")[1]
+    (practice / "ipt-notes.yaml").write_text("version: 1\nrules:\n  same-day-sessions: false\n")
+    assert "warning [same-day-sessions]" in invoke(runner, "validate")[1]
+    settings = (client / "course-settings.yaml").read_text() + "  same-day-sessions: false\n"
+    (client / "course-settings.yaml").write_text(settings)
+    assert "same-day-sessions" not in invoke(runner, "validate")[1]
+
+
+def test_a_client_without_recorded_settings_is_warned_and_judged_by_the_defaults(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, practice: Path
+) -> None:
+    (practice / "clients/C-0002/course-settings.yaml").unlink()
+    monkeypatch.chdir(practice)
+    code, out, _ = invoke(runner, "validate", "clients/C-0002")
+    assert code == 0
+    assert out == (
+        "clients/C-0002/course-settings.yaml:1:1: warning [course-settings-missing] this client's course "
+        "settings are not recorded, so the defaults apply (ipt-notes apply-settings records the practice's)\n"
+    )
+
+
+def test_an_unknown_time_zone_is_a_problem_at_its_line(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, practice: Path
+) -> None:
+    settings = practice / "clients/C-0002/course-settings.yaml"
+    settings.write_text(settings.read_text().replace('time_zone: "Europe/Berlin"', "time_zone: Mars/Olympus_Mons"))
+    monkeypatch.chdir(practice / "clients/C-0002")
+    code, out, _ = invoke(runner, "validate")
+    assert code == 1
+    assert out.startswith("course-settings.yaml:5:12: error [settings-time-zone] ")
+
+
+# --staged, the pre-commit hook
+
+
+def test_staged_checks_the_index_not_the_working_tree(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, practice: Path
+) -> None:
+    client = practice / "clients" / "C-0042"
+    note = client / "sessions/01.md"
+    good = note.read_text()
+    note.write_text(good.replace("phase: initial", "phase: initail"))
+    git(client, "add", "sessions/01.md")
+    note.write_text(good)
+    monkeypatch.chdir(client)
+    code, out, err = invoke(runner, "validate", "--staged")
+    assert code == 1
+    assert out.startswith("sessions/01.md:5:8: error [schema-enum]")
+    assert "checked 1 file:" in err
+    assert invoke(runner, "validate")[0] == 0
+    monkeypatch.chdir(practice)
+    code, out, _ = invoke(runner, "validate", "--staged", "clients/C-0042/sessions/01.md")
+    assert (code, out.split(":")[0]) == (1, "clients/C-0042/sessions/01.md")
+
+
+def test_staged_reads_the_settings_in_the_index(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, practice: Path
+) -> None:
+    client = practice / "clients" / "C-0042"
+    settings = client / "course-settings.yaml"
+    settings.write_text(settings.read_text().replace("initial_sessions: 3", "initial_sessions: 0"))
+    git(client, "add", "course-settings.yaml")
+    monkeypatch.chdir(client)
+    code, out, _ = invoke(runner, "validate", "--staged")
+    assert code == 1
+    assert out.startswith("course-settings.yaml:") and "[schema-minimum]" in out
+
+
+def test_the_hook_refuses_a_process_note_and_an_invalid_note(practice: Path) -> None:
+    client = practice / "clients" / "C-0042"
+    write_tree(client, {"private/2026-01-05.md": f"{CANARY}\n"})
+    git(client, "add", "-f", "private/2026-01-05.md")
+    refused = subprocess.run(["git", "commit", "-m", "notes"], cwd=client, capture_output=True, text=True)
+    assert refused.returncode != 0
+    assert "private/2026-01-05.md:1:1: error [private-staged]" in refused.stdout + refused.stderr
+    assert CANARY not in refused.stdout + refused.stderr
+    assert git(client, "log", "-1", "--format=%s").strip() == "session 1 written"
+    git(client, "rm", "-q", "--cached", "private/2026-01-05.md")
+    note = client / "sessions/01.md"
+    note.write_text(note.read_text().replace("attendance: attended", "attendance: present"))
+    git(client, "add", "sessions/01.md")
+    refused = subprocess.run(["git", "commit", "-m", "notes"], cwd=client, capture_output=True, text=True)
+    assert refused.returncode != 0
+    assert "sessions/01.md:6:13: error [schema-enum]" in refused.stdout + refused.stderr
+
+
+def test_staged_outside_a_client_is_a_usage_error(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, practice: Path
+) -> None:
+    monkeypatch.chdir(practice)
+    code, out, err = invoke(runner, "validate", "--staged")
+    assert (code, out) == (2, "")
+    assert "inside a client folder" in err
+
+
+def test_the_installed_script_validates_a_client_clone_with_no_practice_around_it(
+    practice: Path, tmp_path: Path
+) -> None:
+    clone = tmp_path / "ci-checkout"
+    git(tmp_path, "clone", "-q", str(practice / "clients" / "C-0001"), str(clone))
+    result = script("validate", "--format", "json", cwd=clone)
+    assert (result.returncode, json.loads(result.stdout)) == (0, [])
+    assert "checked 22 files: 0 errors, 0 warnings" in result.stderr
+
+
+def test_rules_settings_are_checked_against_the_rules_themselves(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = "version: 1\nrules:\n  no-such-rule: {severity: error}\n  measure-cadence: {every: -3, widow: 2}\n"
+    write_tree(tmp_path, {"ipt-notes.yaml": settings, "clients/C-1/course-settings.yaml": settings})
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = invoke(runner, "validate")
+    assert code == 1
+    found = [(line.split(":")[0], line.split(":")[1], line.split("] ")[1]) for line in out.splitlines()]
+    for path in ("ipt-notes.yaml", "clients/C-1/course-settings.yaml"):
+        assert [(line, message) for shown, line, message in found if shown == path] == [
+            ("3", "no course rule has this id (the README lists them)"),
+            ("4", "measure-cadence's every is a whole number from 1"),
+            ("4", "measure-cadence has no such option (its options: every)"),
+        ]
+
+
+def test_a_root_that_is_no_practice_is_refused_not_passed(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, practice: Path, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for root in (tmp_path / "nowhere", practice / "clients", practice / "clients" / "C-0001"):
+        for command in (["verify"], ["status"], ["push"], ["new-client", "C-0999"]):
+            code, out, err = invoke(runner, *command, "--root", str(root))
+            assert (code, out) == (3, ""), (command, root)
+            assert "not in a practice" in err
+
+
+def test_the_hook_skips_only_the_exact_tree_a_command_has_checked(practice: Path, tmp_path: Path) -> None:
+    client = practice / "clients" / "C-0042"
+    note = client / "sessions/01.md"
+    note.write_text(note.read_text().replace("attendance: attended", "attendance: present"))
+    git(client, "add", "sessions/01.md")
+    token = client / ".git" / "ipt-notes-validated"
+    # A token for some other tree buys nothing: the hook checks, and refuses.
+    token.write_text("0" * 40 + "\n")
+    refused = subprocess.run(["git", "commit", "-qm", "x"], cwd=client, capture_output=True, text=True)
+    assert refused.returncode != 0
+    assert "[schema-enum]" in refused.stderr
+    # A token naming this very tree is what `git commit --no-verify` would allow anyway.
+    token.write_text(git(client, "write-tree"))
+    assert subprocess.run(["git", "commit", "-qm", "x"], cwd=client, capture_output=True).returncode == 0
+
+
+def test_a_command_checks_what_it_commits_and_leaves_no_token(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, practice: Path
+) -> None:
+    client = practice / "clients" / "C-0042"
+    monkeypatch.chdir(client)
+    code, out, err = invoke(runner, "new-session", "--date", "2026-01-12")
+    assert (code, out) == (0, "sessions/02.md\n"), err
+    assert not (client / ".git" / "ipt-notes-validated").exists()
+    assert not list((client / ".git").glob("ipt-notes-index-*"))
+    # The command's own check refuses what the hook would: a gap in the sessions.
+    (client / "sessions/02.md").rename(client / "sessions/04.md")
+    git(client, "rm", "-q", "--cached", "sessions/02.md")
+    git(client, "commit", "-qm", "renumbered", "--no-verify")
+    code, out, err = invoke(runner, "new-session", "--date", "2026-01-19")
+    assert code == 3
+    assert "saved, not committed: sessions/05.md (the notes have errors)" in err
+    assert "[session-sequence]" in err
+    assert "sessions/05.md" not in git(client, "ls-tree", "-r", "--name-only", "HEAD")

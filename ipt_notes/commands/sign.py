@@ -1,0 +1,173 @@
+"""`sign` and `cosign`: locking notes, and the supervisor's co-signature.
+
+Signing checks the note as it will be once signed (its schema and its course's rules), then sets
+status, signer, time and content hash, and commits through the git command line, so that git's
+commit signing applies when the clinician has it set. A signed note is never changed again by
+ipt-notes, except that a supervisor's co-signature is added in lines the hash leaves out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+from ipt_notes.actions import message, note_item
+from ipt_notes.course import client_id_of
+from ipt_notes.errors import NotesInvalid, RefusedInput
+from ipt_notes.files import replace_atomically
+from ipt_notes.git import commit_paths, open_client_repository
+from ipt_notes.layout import CLIENT_NAME, SIGNED_KINDS, FileKind, client_root_of, kind_in_client
+from ipt_notes.loader import read_bytes, read_document
+from ipt_notes.lock import repository_lock
+from ipt_notes.problems import Severity
+from ipt_notes.signing import add_cosignature, content_hash, signed_with_origins, timestamp
+from ipt_notes.validation import commit_errors, shown_path, validate_course
+from ipt_notes.vocabulary import statuses
+
+__all__ = ["Note", "awaiting_cosignature", "cosign_notes", "find_note", "note_fields", "sign_notes"]
+
+
+class Note(NamedTuple):
+    """A note named on the command line: its absolute path, its kind and its client folder."""
+
+    path: Path
+    kind: FileKind
+    folder: Path
+
+    @property
+    def label(self) -> str:
+        """How the note is named in a commit message: the client ID and the session number, no more."""
+        return note_item(client_id_of(self.folder), self.path.name)
+
+
+def find_note(note: Path, cwd: Path) -> Note:
+    """The note at `note`, with its kind and client folder; anything else is refused."""
+    absolute = (cwd / note).resolve()
+    if not absolute.is_file():
+        raise RefusedInput(f"no such note: {note}")
+    folder = client_root_of(absolute.parent)
+    kind = kind_in_client(absolute.relative_to(folder).parts) if folder is not None else None
+    if folder is None or kind not in SIGNED_KINDS:
+        raise RefusedInput(f"{note} is not a session note, an addendum or a review of a client")
+    assert kind is not None
+    return Note(absolute, kind, folder)
+
+
+def note_fields(note: Note) -> dict[str, object]:
+    data = read_document(note.path, front_matter=note.kind.has_front_matter).data
+    if not isinstance(data, dict):
+        raise RefusedInput(f"{note.path.name} has no fields to sign")
+    return data
+
+
+def _check_as_signed(folder: Path, replaced: dict[Path, tuple[bytes, list[int]]], cwd: Path) -> None:
+    """Refuse, with every finding, notes that would not be valid and complete once signed.
+
+    Each finding is shown at its line in the draft on disk, not in the signed text.
+    """
+    contents = {path: text for path, (text, _) in replaced.items()}
+    origins = {shown_path(path, cwd): lines for path, (_, lines) in replaced.items()}
+    problems = [
+        p._replace(line=origins[p.path][p.line - 1]) if p.path in origins else p
+        for p in validate_course(folder, cwd=cwd, contents=contents, report=list(replaced))
+        if p.severity is Severity.ERROR
+    ]
+    if problems:
+        raise NotesInvalid(
+            what="the note",
+            problems=problems,
+            advice="a signed note may have none of them, so nothing was signed",
+        )
+
+
+Rewrite = Callable[[list[Note], str, str, Path], dict[Path, bytes]]
+"""Given one client's notes, git's identity, the time and the current folder, the new bytes of
+each note (or a refusal)."""
+
+
+def _rewrite_and_commit(
+    cwd: Path, notes: list[Path], action: str, rewrite: Rewrite, now: dt.datetime | None
+) -> list[Path]:
+    """Every client's notes checked and rewritten first, under all their locks; then, only if none
+    was refused, each client's notes written and committed, one commit per client."""
+    targets = list(dict.fromkeys(find_note(path, cwd) for path in notes))
+    by_client: dict[Path, list[Note]] = {}
+    for target in targets:
+        by_client.setdefault(target.folder, []).append(target)
+    repositories = {folder: open_client_repository(folder) for folder in by_client}
+    when = timestamp(now)
+    done: list[Path] = []
+    with contextlib.ExitStack() as locks:
+        for folder in sorted(by_client):  # always in one order, so two commands never deadlock
+            locks.enter_context(repository_lock(repositories[folder].git_dir))
+        plans = {
+            folder: rewrite(group, repositories[folder].preflight(), when, cwd) for folder, group in by_client.items()
+        }
+        for folder, texts in plans.items():
+            for path, text in texts.items():
+                replace_atomically(path, text)
+            commit_paths(
+                repositories[folder],
+                list(texts),
+                message(action, *(note.label for note in by_client[folder])),
+                precheck=commit_errors,
+            )
+            done.extend(texts)
+    return done
+
+
+def _signed(notes: list[Note], signer: str, when: str, cwd: Path) -> dict[Path, bytes]:
+    replaced: dict[Path, tuple[bytes, list[int]]] = {}
+    for note in notes:
+        if note_fields(note).get("status") == statuses().signed:
+            raise RefusedInput(f"{note.label} is already signed: correct it with ipt-notes amend")
+        replaced[note.path] = signed_with_origins(read_bytes(note.path), signer=signer, when=when)
+    _check_as_signed(notes[0].folder, replaced, cwd)
+    return {path: text for path, (text, _) in replaced.items()}
+
+
+def sign_notes(cwd: Path, notes: list[Path], *, now: dt.datetime | None = None) -> list[Path]:
+    """Sign draft notes, one commit per client, after checking each as it will be once signed."""
+    return _rewrite_and_commit(cwd, notes, "sign", _signed, now)
+
+
+def _supervisor(folder: Path) -> str | None:
+    client = read_document(folder / CLIENT_NAME, front_matter=False).data
+    supervisor = client.get("supervisor") if isinstance(client, dict) else None
+    return supervisor if isinstance(supervisor, str) and supervisor else None
+
+
+def awaiting_cosignature(path: Path) -> bool:
+    """Whether the client of a signed note names a supervisor who has not co-signed it yet."""
+    note = find_note(path, Path.cwd())
+    return _supervisor(note.folder) is not None and "cosigned_by" not in note_fields(note)
+
+
+def _cosigned(notes: list[Note], cosigner: str, when: str, cwd: Path) -> dict[Path, bytes]:
+    texts = {}
+    for note in notes:
+        fields = note_fields(note)
+        supervisor = _supervisor(note.folder)
+        if fields.get("status") != statuses().signed:
+            raise RefusedInput(f"{note.label} is not signed yet: it is co-signed after the clinician signs it")
+        if "cosigned_by" in fields:
+            raise RefusedInput(f"{note.label} is already co-signed")
+        if supervisor is None:
+            raise RefusedInput(f"{note.label}: client.yaml names no supervisor, so there is no co-signature to give")
+        if supervisor != cosigner:
+            raise RefusedInput(
+                f"{note.label}: only the supervisor named in client.yaml co-signs (git's identity is not)"
+            )
+        raw = read_bytes(note.path)
+        if content_hash(raw) != fields.get("content_hash"):
+            raise RefusedInput(f"{note.label} was changed after signing: it cannot be co-signed")
+        texts[note.path] = add_cosignature(raw, cosigner=cosigner, when=when)
+    return texts
+
+
+def cosign_notes(cwd: Path, notes: list[Path], *, now: dt.datetime | None = None) -> list[Path]:
+    """Add the supervisor's co-signature to signed notes, one commit per client."""
+    return _rewrite_and_commit(cwd, notes, "cosign", _cosigned, now)
