@@ -55,7 +55,6 @@ _REPORTED_PACKAGES = (
     "jsonschema",
     "referencing",
     "markdown-it-py",
-    "GitPython",
 )
 
 

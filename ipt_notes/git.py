@@ -1,9 +1,10 @@
 """The git wrapper: the one module that runs git.
 
-Everything that writes goes through the git command line, so that the clinician's identity,
-hooks and commit signing apply exactly as they would by hand. Reads on the paths a clinician
-waits for (which file is next, what the index holds) use the command line as well: importing
-GitPython costs about 80 ms, more than the reads themselves.
+Everything goes through the git command line. Writes do so that the clinician's identity, hooks
+and commit signing apply exactly as they would by hand. Reads do because it is measured faster
+here than GitPython (benchmarks/bench_gitpython.py): GitPython's supported object database
+starts `git cat-file` processes of its own per repository, its pure-Python one is deprecated by
+GitPython for security reasons, and importing it costs about 100 ms.
 
 Commit messages carry IDs, numbers and the action, never note content.
 """
