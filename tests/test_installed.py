@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import INVALID, VALID
+from tests.helpers import INVALID, README, VALID
 
 SCRIPT = Path(sys.executable).parent / "ipt-notes"
 
@@ -72,3 +73,12 @@ def test_version_and_usage_errors_as_a_process(tmp_path: Path) -> None:
     missing = run("validate", cwd=tmp_path)
     assert missing.returncode == 3
     assert "not in a practice" in missing.stderr
+
+
+def test_the_readme_example_output_is_the_real_output() -> None:
+    text = README.read_text()
+    block = re.search(r"```text\n\$ \.venv/bin/ipt-notes (?P<args>[^\n]+)\n(?P<out>.*?)```", text, re.DOTALL)
+    assert block, "the README shows one example run"
+    result = run(*block["args"].split(), cwd=README.parent)
+    assert result.returncode == 1
+    assert result.stdout == block["out"]
