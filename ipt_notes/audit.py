@@ -147,7 +147,34 @@ def history(repository: Repository) -> Walk | None:
             name = rest.decode("utf-8", "surrogateescape")
             if _signable(name):
                 commits[-1].changes.append(Change("D", "", "", name))
-    return Walk(commits, blobs)
+    walk = Walk(commits, blobs)
+    _merge_changes(walk)
+    return walk
+
+
+def _merge_changes(walk: Walk) -> None:
+    """Give each merge its changes against every parent, not only the first.
+
+    fast-export writes a merge's changes against its first parent, so a merge that keeps the first
+    side (`-s ours`) would silently drop a note signed on another side: against that side, the
+    merge changed or deleted it, and so it is listed.
+    """
+    for commit in walk.commits:
+        if len(commit.parents) < 2:
+            continue
+        after = walk.files_at(commit.sha) or {}
+        listed = {(change.path, change.new) for change in commit.changes}
+        for parent in commit.parents[1:]:
+            before = walk.files_at(parent) or {}
+            for path in sorted(before.keys() | after.keys()):
+                if before.get(path) == after.get(path):
+                    continue
+                change = (
+                    Change("M", before.get(path, ""), after[path], path) if path in after else Change("D", "", "", path)
+                )
+                if (change.path, change.new) not in listed:
+                    listed.add((change.path, change.new))
+                    commit.changes.append(change)
 
 
 def _signable(path: str) -> bool:
@@ -291,6 +318,14 @@ def _remote(repository: Repository, remote: str, report: _Report) -> None:
 
 
 def _unsigned_commits(commits: list[Commit], since: str | None, report: _Report) -> None:
+    if since is not None and not any(commit.sha.startswith(since) for commit in commits):
+        # A start that is not in this history would check nothing: every commit is checked instead.
+        report.add(
+            None,
+            "verify-unsigned-commit",
+            "verify.signed_commits_since names a commit that is not in this history, so every commit is checked",
+        )
+        since = None
     started = since is None
     for commit in commits:
         started = started or commit.sha.startswith(since or "")

@@ -298,7 +298,8 @@ def _problem_lines(result: subprocess.CompletedProcess[bytes], base: str) -> lis
 
 
 VALIDATED_TREE = "ipt-notes-validated"
-"""The file in the git folder that names the one tree an ipt-notes command has just checked."""
+"""The file in the git folder that names the HEAD and the one tree an ipt-notes command has just
+checked; the hook consumes it."""
 
 
 def _commit_tree(repository: Repository, relative: Sequence[str]) -> tuple[str, Path]:
@@ -351,7 +352,8 @@ def commit_paths(
             index.unlink(missing_ok=True)
         if problems:
             raise NotCommitted(paths=shown, reason="the notes have errors", finish=finish, details=problems)
-        replace_atomically(token, tree.encode() + b"\n")
+        # Bound to HEAD as well as to the tree: what was checked against this HEAD says nothing of another.
+        replace_atomically(token, f"{repository.head() or ''} {tree}\n".encode())
     try:
         committed = repository.git(
             *_STRICT_IDENTITY, "commit", "-q", "-m", message, "--only", "--", *relative, check=False

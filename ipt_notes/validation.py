@@ -45,6 +45,8 @@ __all__ = [
     "validate_staged",
 ]
 
+_COURSE_WIDE = frozenset({FileKind.COURSE_SETTINGS, FileKind.CLIENT, FileKind.INVENTORY, FileKind.FORMULATION})
+"""The kinds of file whose change can make the course rules fire on other files."""
 # Below this many files a second process costs more than it saves.
 _PARALLEL_THRESHOLD = 64
 
@@ -400,9 +402,14 @@ def validate_staged(
             kind = kind_in_client(Path(relative).parts)
             if kind is not None:
                 every[top / relative] = kind
+    # The settings, the contract, the inventory and the formulation judge every other file of the
+    # course: when one of them changes, what it does to the rest is reported too.
+    report: Collection[Path] = staged
+    if rules and any(kind in _COURSE_WIDE for kind in staged.values()):
+        report = every
     blobs = repository.staged_blobs([os.path.relpath(p, top) for p in every])
     contents = {path: blobs[os.path.relpath(path, top)] for path in every}
-    unit = _client_unit(top, every, staged, cwd, rules=rules, whole=False, contents=contents)
+    unit = _client_unit(top, every, report, cwd, rules=rules, whole=False, contents=contents)
     if staged:
         problems.extend(check_unit(unit))
     return ValidationReport(problems=sorted(problems), files_checked=len(staged))

@@ -29,6 +29,7 @@ __all__ = [
     "add_backup",
     "backup_client",
     "backup_url",
+    "check_template",
     "create_backup_repository",
     "local_path",
     "pull",
@@ -246,15 +247,28 @@ def _write_template(practice: Path, template: str) -> None:
     load_practice_settings(practice)  # what was written must read back as valid settings
 
 
-def add_backup(practice: Path, template: str) -> list[BackupOutcome]:
-    """Set the practice's backup template, then give every client its backup and push it there."""
+def check_template(template: str) -> None:
+    """Refuse a template that could give two clients one backup, or point outside where it says.
+
+    Each client's backup must be a place of its own: {client} in the last part of the path, and no
+    `..` that could lead two clients' paths to one folder.
+    """
+    example = "/mnt/backup/{client}.git"
     if "{client}" not in template:
+        raise RefusedInput(f"the backup template names each client's repository with {{client}}, e.g. {example}")
+    last = template.rstrip("/").rsplit("/", 1)[-1]
+    if "{client}" not in last or ".." in template.replace("\\", "/").split("/"):
         raise RefusedInput(
-            "the backup template names each client's repository with {client}, e.g. /mnt/backup/{client}.git"
+            f"the backup template puts {{client}} in the last part of the path and has no '..', e.g. {example}"
         )
     local = local_path(template)
     if local is not None and not local.is_absolute():
-        raise RefusedInput("a local backup template is an absolute path, e.g. /mnt/backup/{client}.git")
+        raise RefusedInput(f"a local backup template is an absolute path, e.g. {example}")
+
+
+def add_backup(practice: Path, template: str) -> list[BackupOutcome]:
+    """Set the practice's backup template, then give every client its backup and push it there."""
+    check_template(template)
     load_practice_settings(practice)  # refuse to edit settings that are invalid already
     outcomes = _each(practice_clients(practice), lambda folder: backup_client(folder, template))
     # The template is kept only once it worked for every client, so new clients never inherit a
@@ -267,6 +281,7 @@ def add_backup(practice: Path, template: str) -> list[BackupOutcome]:
 def backup_client(folder: Path, template: str) -> BackupOutcome:
     """Point a client's `backup` remote at the template, create the repository where it is a
     local path, and push."""
+    check_template(template)
     repository = open_client_repository(folder)
     client = client_id_of(folder)
     url = backup_url(template, client)

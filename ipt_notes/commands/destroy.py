@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipt_notes.commands.backup import backup_url, local_path
+from ipt_notes.commands.backup import backup_url, check_template, local_path
 from ipt_notes.course import read_course
 from ipt_notes.errors import GitProblem, IptNotesError, RefusedInput
 from ipt_notes.git import open_client_repository
@@ -101,6 +101,7 @@ def destroy(practice: Path, client: str, *, confirm: str | None, today: dt.date 
     removable: list[Path] = [ref.folder]
     unreachable: list[str] = []
     if settings.backup:
+        check_template(settings.backup)  # never remove a place another client's backup could share
         url = backup_url(settings.backup, client)
         backup = local_path(url)
         if backup is None:

@@ -109,10 +109,10 @@ def _copy(source: Path, target: Path, destination: Path, head: str) -> None:
     run_git(["clone", "--quiet", "--no-local", str(source), str(target)], cwd=target.parent)
     target.chmod(0o700)
     copy = open_repository(target)
-    # Every branch, not only the one checked out; then no remote, and no reflog naming the source.
-    copy.git(
-        "fetch", "--quiet", "--update-head-ok", str(source), "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"
-    )
+    # Every branch, tag and git note, not only the branch checked out; then no remote, and no
+    # reflog naming the source.
+    every = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", "+refs/notes/*:refs/notes/*")
+    copy.git("fetch", "--quiet", "--update-head-ok", str(source), *every)
     copy.git("remote", "remove", "origin")
     copy.git("reflog", "expire", "--expire=now", "--all")
     configure(copy)

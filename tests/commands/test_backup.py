@@ -99,8 +99,13 @@ def test_add_backup_creates_one_refusing_repository_per_client(
 
 @pytest.mark.parametrize(
     ("template", "why"),
-    [("{tmp}/backup/notes.git", "{client}"), ("backup/{client}.git", "absolute path")],
-    ids=["without-client", "relative-path"],
+    [
+        ("{tmp}/backup/notes.git", "{client}"),
+        ("backup/{client}.git", "absolute path"),
+        ("{tmp}/backup/{client}/../shared.git", "last part of the path"),
+        ("{tmp}/backup/{client}/notes.git", "last part of the path"),
+    ],
+    ids=["without-client", "relative-path", "dot-dot", "client-not-last"],
 )
 def test_add_backup_refuses_a_bad_template(
     practice: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template: str, why: str

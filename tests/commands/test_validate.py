@@ -536,9 +536,15 @@ def test_the_hook_skips_only_the_exact_tree_a_command_has_checked(practice: Path
     refused = subprocess.run(["git", "commit", "-qm", "x"], cwd=client, capture_output=True, text=True)
     assert refused.returncode != 0
     assert "[schema-enum]" in refused.stderr
-    # A token naming this very tree is what `git commit --no-verify` would allow anyway.
-    token.write_text(git(client, "write-tree"))
+    # A token for this tree but another HEAD (one left by a command killed earlier) buys nothing either.
+    tree = git(client, "write-tree").strip()
+    token.write_text(f"{'1' * 40} {tree}\n")
+    assert subprocess.run(["git", "commit", "-qm", "x"], cwd=client, capture_output=True).returncode != 0
+    assert not token.exists()  # the hook uses a token once
+    # One naming this HEAD and this very tree is what `git commit --no-verify` would allow anyway.
+    token.write_text(f"{git(client, 'rev-parse', 'HEAD').strip()} {tree}\n")
     assert subprocess.run(["git", "commit", "-qm", "x"], cwd=client, capture_output=True).returncode == 0
+    assert not token.exists()
 
 
 def test_a_command_checks_what_it_commits_and_leaves_no_token(
@@ -559,3 +565,19 @@ def test_a_command_checks_what_it_commits_and_leaves_no_token(
     assert "saved, not committed: sessions/05.md (the notes have errors)" in err
     assert "[session-sequence]" in err
     assert "sessions/05.md" not in git(client, "ls-tree", "-r", "--name-only", "HEAD")
+
+
+def test_a_staged_course_wide_change_is_judged_across_the_course(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, practice: Path
+) -> None:
+    client = practice / "clients" / "C-0001"
+    settings = client / "course-settings.yaml"
+    settings.write_text(settings.read_text().replace("initial_sessions: 3", "initial_sessions: 1"))
+    git(client, "add", "course-settings.yaml")
+    monkeypatch.chdir(client)
+    code, out, _ = invoke(runner, "validate", "--staged")
+    assert code == 1
+    assert [line.split(":")[0] for line in out.splitlines() if "[phase-matches-session]" in line] == [
+        "sessions/02.md",
+        "sessions/03.md",
+    ]

@@ -249,6 +249,34 @@ def test_require_signed_commits(signed_practice: Path, tmp_path: Path, monkeypat
     ]
 
 
+def test_a_start_of_signed_commits_outside_the_history_checks_every_commit(
+    signed_practice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = signed_practice / CLIENT
+    settings = repo / "course-settings.yaml"
+    settings.write_text(settings.read_text() + f'verify:\n  signed_commits_since: "{"a" * 40}"\n')
+    git(repo, "commit", "-q", "--no-verify", "-am", "since")
+    code, problems = verify(repo, "--require-signed-commits", monkeypatch=monkeypatch)
+    assert code == 1
+    messages = [str(p["message"]) for p in problems]
+    assert any("verify.signed_commits_since names a commit that is not in this history" in m for m in messages)
+    assert len(messages) == 1 + len(git(repo, "rev-list", "HEAD").split())
+
+
+def test_a_merge_that_keeps_the_other_side_drops_a_signed_note_and_is_found(
+    practice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = practice / CLIENT
+    git(repo, "switch", "-q", "-c", "side")
+    code, _, err = cli(practice, "sign", NOTE, monkeypatch=monkeypatch)
+    assert code == 0, err
+    git(repo, "switch", "-q", "main")
+    git(repo, "merge", "-q", "-s", "ours", "--no-edit", "side")
+    code, problems = verify(practice, "C-0042", monkeypatch=monkeypatch)
+    assert code == 1
+    assert found(problems) == [(NOTE, "verify-signed-changed")]
+
+
 def test_verify_remote_without_a_backup_is_a_finding(signed_practice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     code, problems = verify(signed_practice, "C-0042", "--remote", monkeypatch=monkeypatch)
     assert code == 1
