@@ -152,8 +152,9 @@ class Repository:
         return ident.rsplit(" ", 2)[0]
 
     def staged_paths(self) -> list[str]:
-        """Paths added, copied, modified or renamed in the index, relative to the work tree."""
-        out = self.git("diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR", "--no-renames").stdout
+        """Paths added, copied, modified, renamed or changed in type in the index, relative to the
+        work tree (a deleted path is what the index no longer holds)."""
+        out = self.git("diff", "--cached", "--name-only", "-z", "--diff-filter=ACMRT", "--no-renames").stdout
         return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
     def changed_paths(self, *paths: str, untracked: bool = True) -> list[str]:

@@ -21,8 +21,9 @@ import datetime as dt
 import hashlib
 import re
 
-from ipt_notes.errors import RefusedInput
-from ipt_notes.loader import yaml_scalar
+from ipt_notes.errors import LoadError, RefusedInput
+from ipt_notes.loader import parse_document, yaml_scalar
+from ipt_notes.vocabulary import statuses
 
 __all__ = [
     "HASH_EXCLUDED",
@@ -53,7 +54,7 @@ def _front_matter_end(lines: list[bytes]) -> int:
 
 
 _COSIGNATURE_LINE = re.compile(rb"(?:cosigned_by|cosigned_at):[^\n]*\n")
-_SIGNED_STATUS = re.compile(rb"^status:[ \t]*signed[ \t]*\r?$", re.MULTILINE)
+_PLAIN_STATUS = re.compile(rb"status:[ \t]*(signed|draft)(?:[ \t]+#[^\n]*)?[ \t]*\r?\n?\Z")
 
 
 def without_cosignature(raw: bytes) -> bytes:
@@ -62,8 +63,28 @@ def without_cosignature(raw: bytes) -> bytes:
 
 
 def is_signed(raw: bytes) -> bool:
-    """Whether a version of a note says it is signed (a quick look, before any parsing)."""
-    return _SIGNED_STATUS.search(raw) is not None
+    """Whether a version of a note is signed, as the YAML parser reads its status.
+
+    The status line as ipt-notes writes it (`status: signed`, `status: draft`) is read as it
+    stands; any other spelling (quoted, with a comment, over several lines, a quoted key) is
+    parsed, so that no way of writing the status can pass for another.
+    """
+    lines = raw.splitlines(keepends=True)
+    try:
+        end = _front_matter_end(lines)
+    except RefusedInput:
+        return False
+    for line in lines[1:end]:
+        if line.startswith(b"status:"):
+            plain = _PLAIN_STATUS.match(line)
+            if plain is not None:
+                return plain.group(1) == b"signed"
+            break
+    try:
+        data = parse_document(raw, front_matter=True).data
+    except LoadError:
+        return False
+    return isinstance(data, dict) and data.get("status") == statuses().signed
 
 
 def content_hash(raw: bytes) -> str:

@@ -83,6 +83,9 @@ class Unit(NamedTuple):
     against_head: bool = False
     whole: bool = False
     """Every file of the client is reported: problems of files it lacks are reported too."""
+    present: frozenset[Path] | None = None
+    """Every notes file the client has (on disk, or in the index), when a note signed at HEAD that
+    is gone from it is to be reported."""
     shown_folder: str = "."
 
 
@@ -101,11 +104,14 @@ class _Head(NamedTuple):
     folder: Path
 
 
-def _head(folder: Path, paths: Sequence[Path]) -> _Head | None:
+def _head(unit: Unit) -> _Head | None:
     """HEAD's blobs for a client with a repository of its own (none for folders outside git)."""
     from ipt_notes.git import open_client_repository
 
-    if not any(kind_in_client(p.relative_to(folder).parts) in SIGNED_KINDS for p in paths):
+    folder = unit.folder
+    assert folder is not None
+    signable = any(kind in SIGNED_KINDS and path in unit.report for path, kind, _ in unit.files)
+    if not signable and unit.present is None:
         return None
     try:
         repository = open_client_repository(folder)
@@ -115,22 +121,46 @@ def _head(folder: Path, paths: Sequence[Path]) -> _Head | None:
     return _Head(blobs, repository.object_format, repository.work_tree, folder)
 
 
-def _against_head(head: _Head, check: FileCheck, raw: bytes) -> list[Problem]:
-    """A signed note that differs from its signed version at HEAD, even with a hash made to match."""
+def _signed_at_head(head: _Head, blob: str) -> bytes | None:
+    """The bytes of a blob at HEAD when they are a signed note (as the parser reads it), else None."""
     from ipt_notes.git import run_git
-    from ipt_notes.signing import is_signed, without_cosignature
+    from ipt_notes.signing import is_signed
+
+    committed = run_git(["cat-file", "blob", blob], cwd=head.work_tree).stdout
+    return committed if is_signed(committed) else None
+
+
+def _against_head(head: _Head, check: FileCheck, raw: bytes) -> list[Problem]:
+    """A note signed at HEAD that differs from that version now, whatever it says of itself: edited
+    with its hash made to match, spelled differently, or turned back into a draft."""
+    from ipt_notes.signing import without_cosignature
 
     blob = head.blobs.get(head.work_tree / check.path.relative_to(head.folder))
-    if blob is None or not is_signed(raw) or _blob_id(raw, head.object_format) == blob:
+    if blob is None or _blob_id(raw, head.object_format) == blob:
         return []
-    committed = run_git(["cat-file", "blob", blob], cwd=head.work_tree).stdout
-    if not is_signed(committed) or without_cosignature(committed) == without_cosignature(raw):
+    committed = _signed_at_head(head, blob)
+    if committed is None or without_cosignature(committed) == without_cosignature(raw):
         return []
     assert check.document is not None
     positions = yaml_positions(check.document.yaml_text, check.document.line_offset)
-    line, col = positions.of_value(("content_hash",))
-    message = "this signed note differs from the version committed at HEAD: add an addendum instead"
+    line, col = positions.of_value(("status",))
+    message = "this note was signed at HEAD and differs from that version: a signed note never changes; add an addendum"
     return [Problem(check.shown, line, col, Severity.ERROR, "signed-note-changed", message)]
+
+
+def _missing_signed(head: _Head, unit: Unit, present: Collection[Path]) -> list[Problem]:
+    """Notes signed at HEAD that are gone from the working tree (or from the index)."""
+    problems = []
+    for path, blob in sorted(head.blobs.items()):
+        relative = path.relative_to(head.work_tree)
+        local = head.folder / relative
+        if local in present or kind_in_client(relative.parts) not in SIGNED_KINDS:
+            continue
+        if _signed_at_head(head, blob) is not None:
+            shown = os.path.normpath(Path(unit.shown_folder) / relative)
+            message = "this note was signed at HEAD and is gone: a signed note is never deleted or moved; restore it"
+            problems.append(Problem(shown, 1, 1, Severity.ERROR, "signed-note-deleted", message))
+    return problems
 
 
 def _rule_settings(check: FileCheck) -> list[Problem]:
@@ -212,7 +242,7 @@ def check_unit(unit: Unit) -> list[Problem]:
     """The problems of one unit: its reported files' schema problems, then its course rules."""
     checks: dict[Path, FileCheck] = {}
     raw: dict[Path, bytes] = {}
-    head = _head(unit.folder, [p for p, _, _ in unit.files]) if unit.against_head and unit.folder else None
+    head = _head(unit) if unit.against_head and unit.folder else None
     for path, kind, shown in unit.files:
         try:
             data = unit.contents[path] if unit.contents is not None and path in unit.contents else read_bytes(path)
@@ -226,6 +256,8 @@ def check_unit(unit: Unit) -> list[Problem]:
         if head is not None and check.valid and kind in SIGNED_KINDS and path in unit.report:
             check.problems.extend(_against_head(head, check, data))
     problems = [p for path, check in checks.items() if path in unit.report for p in check.problems]
+    if head is not None and unit.present is not None:
+        problems.extend(_missing_signed(head, unit, unit.present))
     if unit.folder is not None and unit.rules:
         settings, settings_problems = _settings(unit, checks, raw)
         problems.extend(settings_problems)
@@ -261,6 +293,7 @@ def _client_unit(
     rules: bool,
     whole: bool,
     contents: Mapping[Path, bytes] | None = None,
+    present: Collection[Path] | None = None,
 ) -> Unit:
     """The unit of one client: its files (`kinds`), those reported, and where they are shown from."""
     return Unit(
@@ -271,6 +304,7 @@ def _client_unit(
         contents=contents,
         against_head=True,
         whole=whole,
+        present=None if present is None else frozenset(present),
         shown_folder=shown_path(folder, cwd),
     )
 
@@ -293,7 +327,11 @@ def client_unit(
         if kind is not None:
             on_disk[path] = kind
     reported = on_disk.keys() if report is None else report
-    return _client_unit(folder, on_disk, reported, cwd.resolve(), rules=rules, whole=report is None, contents=contents)
+    whole = report is None
+    present = on_disk.keys() if whole else None
+    return _client_unit(
+        folder, on_disk, reported, cwd.resolve(), rules=rules, whole=whole, contents=contents, present=present
+    )
 
 
 def validate_course(
@@ -355,7 +393,8 @@ def validate_paths(
             # The course rules need every file of the client, not only those named.
             for path, kind in course_files(folder).items():
                 kinds.setdefault(path, kind)
-        units.append(_client_unit(folder, kinds, reported, cwd, rules=rules, whole=entire))
+        present = kinds.keys() if entire else None
+        units.append(_client_unit(folder, kinds, reported, cwd, rules=rules, whole=entire, present=present))
     problems.extend(run_units(units, jobs))
     problems.sort()
     return ValidationReport(problems=problems, files_checked=sum(len(unit.report) for unit in units))
@@ -396,12 +435,13 @@ def validate_staged(
         kind = kind_in_client(parts)
         if kind is not None:
             staged[absolute] = kind
-    every: dict[Path, FileKind] = dict(staged)
-    if staged and rules:
-        for relative in repository.indexed_paths("."):
-            kind = kind_in_client(Path(relative).parts)
-            if kind is not None:
-                every[top / relative] = kind
+    indexed: dict[Path, FileKind] = {}
+    for relative in repository.indexed_paths("."):
+        kind = kind_in_client(Path(relative).parts)
+        if kind is not None:
+            indexed[top / relative] = kind
+    # With nothing staged there is nothing to read: only notes gone from the index are looked for.
+    every: dict[Path, FileKind] = {**indexed, **staged} if rules and staged else dict(staged)
     # The settings, the contract, the inventory and the formulation judge every other file of the
     # course: when one of them changes, what it does to the rest is reported too.
     report: Collection[Path] = staged
@@ -409,9 +449,9 @@ def validate_staged(
         report = every
     blobs = repository.staged_blobs([os.path.relpath(p, top) for p in every])
     contents = {path: blobs[os.path.relpath(path, top)] for path in every}
-    unit = _client_unit(top, every, report, cwd, rules=rules, whole=False, contents=contents)
-    if staged:
-        problems.extend(check_unit(unit))
+    # A note signed at HEAD and gone from the index is reported whatever else is staged.
+    unit = _client_unit(top, every, report, cwd, rules=rules, whole=False, contents=contents, present=indexed)
+    problems.extend(check_unit(unit))
     return ValidationReport(problems=sorted(problems), files_checked=len(staged))
 
 

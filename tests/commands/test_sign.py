@@ -248,7 +248,7 @@ def test_a_signed_note_edited_with_its_hash_recomputed_is_caught_against_head(
     code, out, _ = cli(signed_practice, "validate", NOTE, monkeypatch=monkeypatch)
     assert code == 1
     assert out.startswith(
-        f"{NOTE}:{line_of(note, 'content_hash')}:15: error [signed-note-changed] this signed note differs from the"
+        f"{NOTE}:{line_of(note, 'status')}:9: error [signed-note-changed] this note was signed at HEAD and differs"
     )
     git(repo, "add", "sessions/01.md")
     code, out, _ = cli(repo, "validate", "--staged", monkeypatch=monkeypatch)

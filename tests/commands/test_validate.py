@@ -581,3 +581,72 @@ def test_a_staged_course_wide_change_is_judged_across_the_course(
         "sessions/02.md",
         "sessions/03.md",
     ]
+
+
+def _commit(client: Path, message: str) -> subprocess.CompletedProcess[str]:
+    """A commit made by hand, with the hook."""
+    return subprocess.run(["git", "commit", "-qm", message], cwd=client, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    "spelling", ['status: "signed"', "status: 'signed'", "status: signed # as signed", "status: >-\n  signed"]
+)
+def test_a_signed_note_is_judged_by_what_the_parser_reads_however_its_status_is_spelled(
+    practice: Path, spelling: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers import cli, resign
+
+    client = practice / "clients" / "C-0042"
+    note = client / "sessions/01.md"
+    assert cli(client, "sign", "sessions/01.md", monkeypatch=monkeypatch)[0] == 0
+    git(client, "reset", "-q", "--soft", "HEAD~1")  # as if it had been signed by hand
+    # Signed with an odd spelling, and committed as such over the draft: valid.
+    note.write_bytes(resign(note.read_text().replace("status: signed", spelling, 1).encode()))
+    git(client, "add", "sessions/01.md")
+    assert _commit(client, "spelled").returncode == 0
+    # Then edited, with the hash made to match: the hook sees a signed note changed.
+    note.write_bytes(resign(note.read_text().replace("# Session 1", "# Edited", 1).encode()))
+    git(client, "add", "sessions/01.md")
+    refused = _commit(client, "edit")
+    assert refused.returncode != 0
+    assert "[signed-note-changed]" in refused.stderr
+
+
+def test_a_signed_note_never_becomes_a_draft_again(signed_practice: Path) -> None:
+    client = signed_practice / "clients" / "C-0042"
+    note = client / "sessions/01.md"
+    lines = [
+        line
+        for line in note.read_text().splitlines(keepends=True)
+        if not line.startswith(("signed_by:", "signed_at:", "content_hash:"))
+    ]
+    note.write_text("".join(lines).replace("status: signed", "status: draft").replace("# Session 1", "# Other"))
+    git(client, "add", "sessions/01.md")
+    refused = _commit(client, "back to draft")
+    assert refused.returncode != 0
+    assert "sessions/01.md:7:9: error [signed-note-changed]" in refused.stderr
+
+
+@pytest.mark.parametrize("how", ["rm", "mv", "link"])
+def test_the_hook_refuses_to_delete_move_or_replace_a_signed_note(
+    signed_practice: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    client = signed_practice / "clients" / "C-0042"
+    if how == "rm":
+        git(client, "rm", "-q", "sessions/01.md")
+    elif how == "mv":
+        git(client, "mv", "sessions/01.md", "sessions/02.md")
+    else:
+        (client / "sessions/01.md").unlink()
+        (client / "sessions/01.md").symlink_to("../formulation.md")
+        git(client, "add", "sessions/01.md")
+    refused = _commit(client, how)
+    assert refused.returncode != 0
+    rule = "[signed-note-deleted]" if how != "link" else "[front-matter-missing]"
+    assert f"sessions/01.md:1:1: error {rule}" in refused.stderr
+    assert git(client, "log", "-1", "--format=%s").strip() == "amend C-0042 1"
+    if how == "rm":
+        monkeypatch.chdir(client)
+        code, out, _ = invoke(runner, "validate")
+        assert code == 1
+        assert "sessions/01.md:1:1: error [signed-note-deleted]" in out

@@ -331,3 +331,25 @@ def test_verify_refuses_a_client_it_cannot_name(practice: Path, monkeypatch: pyt
         "C-9999": "no client C-9999 in this practice",
     }
     assert_refused(practice, ["verify"], expected, monkeypatch=monkeypatch)
+
+
+def test_a_note_signed_with_a_quoted_status_and_changed_later_is_found(
+    practice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = practice / CLIENT
+    assert cli(repo, "sign", "sessions/01.md", monkeypatch=monkeypatch)[0] == 0
+    git(repo, "reset", "-q", "--soft", "HEAD~1")
+    note = practice / NOTE
+    note.write_bytes(resign(note.read_bytes().replace(b"status: signed", b'status: "signed"', 1)))
+    git(repo, "commit", "-q", "--no-verify", "-am", "signed by hand")
+    signed = short(repo)
+    changed = quiet_edit(repo, "sessions/01.md", b"# Session 1", b"# Rewritten")
+    code, problems = verify(repo, monkeypatch=monkeypatch)
+    assert code == 1
+    assert [(p["path"], p["rule"], p["message"]) for p in problems] == [
+        (
+            "sessions/01.md",
+            "verify-signed-changed",
+            f"the note signed in commit {signed} was changed in commit {changed}",
+        )
+    ]
