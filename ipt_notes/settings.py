@@ -23,7 +23,7 @@ from typing import Any
 
 from ipt_notes.errors import LoadError, NotesInvalid
 from ipt_notes.layout import CONFIG_NAME, FileKind
-from ipt_notes.loader import parse_document, read_bytes, yaml_document, yaml_positions
+from ipt_notes.loader import read_bytes, yaml_document, yaml_positions
 from ipt_notes.problems import Problem, Severity
 
 __all__ = [
@@ -246,10 +246,3 @@ def practice_defaults() -> dict[str, str]:
         "termination_sessions": str(DEFAULT_COURSE.phases.termination_sessions),
         "measures": ", ".join(DEFAULT_COURSE.measures),
     }
-
-
-def parse_settings_document(raw: bytes) -> dict[str, Any]:
-    """The fields of a settings file that is known to be valid."""
-    data = parse_document(raw, front_matter=False).data
-    assert isinstance(data, dict)
-    return data
