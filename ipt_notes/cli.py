@@ -218,8 +218,9 @@ def validate(
     warnings = len(result.problems) - errors
     files = "file" if result.files_checked == 1 else "files"
     _say(f"checked {result.files_checked} {files}: {errors} errors, {warnings} warnings")
-    if result.failed(strict=strict):
-        raise typer.Exit(int(ExitCode.FINDINGS))
+    status = result.exit_code(strict=strict)
+    if status:
+        raise typer.Exit(int(status))
 
 
 @app.command()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
+from ipt_notes.problems import has_internal_error
+
 __all__ = [
     "Busy",
     "ExitCode",
@@ -122,6 +124,8 @@ class NotesInvalid(IptNotesError):
     def __init__(self, *, what: str, problems: list[Any], advice: str = "") -> None:
         super().__init__(f"{what} has problems; {advice or 'fix them first (ipt-notes validate lists them)'}")
         self.problems = problems
+        if has_internal_error(problems):
+            self.exit_code = ExitCode.ENVIRONMENT
 
 
 class UnknownSchema(RefusedInput):

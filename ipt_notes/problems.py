@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import NamedTuple
 
-__all__ = ["Problem", "Severity"]
+__all__ = ["INTERNAL_RULE_ERROR_ID", "Problem", "Severity", "has_internal_error"]
 
 
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
+
+
+INTERNAL_RULE_ERROR_ID = "internal-rule-error"
+"""A course rule that failed: a defect of ipt-notes, reported among the findings, after which the
+run exits 3 (it could not finish) rather than 1."""
 
 
 class Problem(NamedTuple):
@@ -37,3 +43,8 @@ class Problem(NamedTuple):
             "rule": self.rule,
             "message": self.message,
         }
+
+
+def has_internal_error(problems: Iterable[object]) -> bool:
+    """Whether a rule failed among these problems, so that the run could not check everything."""
+    return any(isinstance(p, Problem) and p.rule == INTERNAL_RULE_ERROR_ID for p in problems)

@@ -24,9 +24,10 @@ from typing import Any, NamedTuple
 from ipt_notes.course import Course, SessionNote
 from ipt_notes.layout import CLIENT_NAME, CLIENTS_DIR, FORMULATION_NAME, INVENTORY_NAME, REVIEW_NAME, in_practice
 from ipt_notes.loader import NodePath
-from ipt_notes.problems import Severity
+from ipt_notes.problems import INTERNAL_RULE_ERROR_ID, Severity
 from ipt_notes.settings import CourseSettings
 from ipt_notes.vocabulary import (
+    addendum_kinds,
     areas,
     attendance,
     course_statuses,
@@ -37,7 +38,16 @@ from ipt_notes.vocabulary import (
     statuses,
 )
 
-__all__ = ["RULES", "Finding", "Rule", "RuleContext", "rule_option", "rule_settings_problems", "run_rules"]
+__all__ = [
+    "INTERNAL_RULE_ERROR",
+    "RULES",
+    "Finding",
+    "Rule",
+    "RuleContext",
+    "rule_option",
+    "rule_settings_problems",
+    "run_rules",
+]
 
 
 class Finding(NamedTuple):
@@ -536,6 +546,51 @@ def _draft_unsigned(ctx: RuleContext) -> Iterator[Finding]:
             )
 
 
+# One day either way: a note dated and signed in the course's time zone, checked on a machine in
+# another, must not be reported for the hours between the two zones.
+_ZONE_TOLERANCE = dt.timedelta(days=1)
+
+
+@rule(
+    "signed-in-future",
+    Severity.ERROR,
+    "A signed note records a session that has happened: it is not dated after today, nor signed before its date.",
+)
+def _signed_in_future(ctx: RuleContext) -> Iterator[Finding]:
+    for note, data in _notes(ctx.course):
+        if not _signed(data):
+            continue  # a draft scaffolded ahead of its session is normal
+        date = dt.date.fromisoformat(data["date"])
+        if date > ctx.today + _ZONE_TOLERANCE:
+            yield Finding(note.path, f"session {note.number} is signed but dated after today", ("date",))
+        elif "signed_at" in data and ctx.settings.date_of(data["signed_at"]) < date - _ZONE_TOLERANCE:
+            yield Finding(note.path, f"session {note.number} was signed before the date of its session", ("signed_at",))
+
+
+@rule(
+    "signed-late",
+    Severity.WARNING,
+    "A note signed later than draft-unsigned's N days after its session carries a late_entry addendum saying why.",
+)
+def _signed_late(ctx: RuleContext) -> Iterator[Finding]:
+    days = dt.timedelta(days=rule_option(ctx.settings, "draft-unsigned", "days")) + _ZONE_TOLERANCE
+    explained = {
+        addendum.session
+        for addendum in ctx.course.addenda
+        if addendum.data is not None and addendum.data.get("kind") == addendum_kinds().late_entry
+    }
+    for note, data in _notes(ctx.course):
+        if not _signed(data) or "signed_at" not in data or note.number in explained:
+            continue
+        if ctx.settings.date_of(data["signed_at"]) > dt.date.fromisoformat(data["date"]) + days:
+            yield Finding(
+                note.path,
+                f"session {note.number} was signed more than {days.days - 1} days after it, and no late_entry "
+                "addendum says why (ipt-notes amend --kind late_entry)",
+                ("signed_at",),
+            )
+
+
 @rule(
     "addendum-target",
     Severity.ERROR,
@@ -671,5 +726,29 @@ def run_rules(
         if not enabled:
             continue
         context = RuleContext(course=course, settings=settings, today=today, rule_id=rule_.id)
-        for finding in rule_.check(context):
+        try:
+            # Collected before they are yielded, so that a rule that fails part-way is reported once.
+            findings = list(rule_.check(context))
+        except Exception as error:  # noqa: BLE001 - one rule's defect must not hide the others' findings
+            yield INTERNAL_RULE_ERROR, Severity.ERROR, _internal_error(course, rule_, error)
+            continue
+        for finding in findings:
             yield rule_, severity, finding
+
+
+INTERNAL_RULE_ERROR = Rule(
+    INTERNAL_RULE_ERROR_ID,
+    Severity.ERROR,
+    "A course rule failed on this record: a defect in ipt-notes, reported so that the other rules still run.",
+    lambda _context: iter(()),
+    {},
+)
+
+
+def _internal_error(course: Course, rule_: Rule, error: Exception) -> Finding:
+    # The exception's type only: its text could quote a value from the record.
+    return Finding(
+        course.file(CLIENT_NAME),
+        f"the rule {rule_.id} failed on client {course.client_id} ({type(error).__name__}); the other rules were "
+        "checked. Please report this with the rule's name",
+    )

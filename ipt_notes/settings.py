@@ -67,6 +67,10 @@ class CourseSettings:
         """Today's date in the course's time zone, so a laptop and a CI runner agree."""
         return dt.datetime.now(_zone(self.time_zone)).date()
 
+    def date_of(self, timestamp: str) -> dt.date:
+        """The date, in the course's time zone, of a timestamp that carries its own offset."""
+        return dt.datetime.fromisoformat(timestamp).astimezone(_zone(self.time_zone)).date()
+
     def as_document(self) -> dict[str, object]:
         document: dict[str, object] = {
             "version": 1,

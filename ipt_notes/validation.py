@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from ipt_notes.checks import FileCheck, inspect_bytes, load_problem
-from ipt_notes.errors import GitProblem, LoadError, NotesInvalid
+from ipt_notes.errors import ExitCode, GitProblem, LoadError, NotesInvalid
 from ipt_notes.layout import (
     PRIVATE_DIR,
     SETTINGS_NAME,
@@ -27,7 +27,7 @@ from ipt_notes.layout import (
     notes_files,
 )
 from ipt_notes.loader import Positions, read_bytes, yaml_positions
-from ipt_notes.problems import Problem, Severity
+from ipt_notes.problems import Problem, Severity, has_internal_error
 from ipt_notes.settings import DEFAULT_COURSE, CourseSettings, course_settings_from_bytes
 
 if TYPE_CHECKING:
@@ -64,6 +64,12 @@ class ValidationReport:
     def failed(self, *, strict: bool = False) -> bool:
         """Errors fail a run; warnings fail it only when strict."""
         return any(p.severity is Severity.ERROR or strict for p in self.problems)
+
+    def exit_code(self, *, strict: bool = False) -> ExitCode:
+        """1 for findings; 3 when a rule failed, since then the run could not check everything."""
+        if has_internal_error(self.problems):
+            return ExitCode.ENVIRONMENT
+        return ExitCode.FINDINGS if self.failed(strict=strict) else ExitCode.OK
 
 
 class Unit(NamedTuple):
@@ -208,7 +214,7 @@ def _settings(
 
 def _rule_problems(unit: Unit, checks: dict[Path, FileCheck], settings: CourseSettings) -> list[Problem]:
     from ipt_notes.course import build_course
-    from ipt_notes.rules import run_rules
+    from ipt_notes.rules import INTERNAL_RULE_ERROR, run_rules
 
     assert unit.folder is not None
     fields = {
@@ -220,7 +226,8 @@ def _rule_problems(unit: Unit, checks: dict[Path, FileCheck], settings: CourseSe
     positions: dict[Path, Positions] = {}
     problems = []
     for rule, severity, finding in run_rules(course, settings):
-        if finding.path not in unit.report and not (unit.whole and finding.path not in checks):
+        reported = finding.path in unit.report or (unit.whole and finding.path not in checks)
+        if not reported and rule is not INTERNAL_RULE_ERROR:
             continue
         line, col = 1, 1
         check = checks.get(finding.path)

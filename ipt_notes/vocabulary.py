@@ -112,6 +112,18 @@ def areas() -> ProblemAreas:
     return ProblemAreas(*terms("problem_area"))
 
 
+class AddendumKinds(NamedTuple):
+    addendum: str
+    late_entry: str
+    correction: str
+    patient_amendment: str
+
+
+@cache
+def addendum_kinds() -> AddendumKinds:
+    return AddendumKinds(*terms("addendum_kind"))
+
+
 class Band(NamedTuple):
     max: int
     label: str

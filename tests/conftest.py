@@ -6,6 +6,7 @@ gets a private copy of one built at the start instead.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Iterator
@@ -17,6 +18,14 @@ from tests.helpers import CANARY, GIT_ENV, VALID, complete_initial, copy_tree, g
 
 NOTE = "clients/C-0042/sessions/01.md"
 """The first note of C-0042 in the built practices, relative to the practice."""
+SESSION_DATE = (dt.date.today() - dt.timedelta(days=2)).isoformat()
+"""The date of that note and of C-0042's start: recent, so that it is signed in time on the day the
+tests run (a fixed date would age into late signatures)."""
+
+
+def later(days: int) -> str:
+    """The date `days` after SESSION_DATE (before it, when negative)."""
+    return (dt.date.fromisoformat(SESSION_DATE) + dt.timedelta(days=days)).isoformat()
 
 
 @pytest.fixture(autouse=True)
@@ -70,8 +79,8 @@ def _build_practice(folder: Path) -> Path:
             relink_addendum(addendum, signing)
         if addenda:
             commit_paths(repository, addenda, "addenda")
-    new_client(practice, "C-0042", sessions=16, start_date="2026-01-05")
-    note = new_session(practice, "C-0042", date="2026-01-05")
+    new_client(practice, "C-0042", sessions=16, start_date=SESSION_DATE)
+    note = new_session(practice, "C-0042", date=SESSION_DATE)
     complete_initial(note, homework=CANARY)
     git(note.parent.parent, "commit", "-q", "-am", "session 1 written")
     return practice

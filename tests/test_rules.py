@@ -210,6 +210,24 @@ CASES = [
         "status: draft",
     ),
     Case(
+        "signed-in-future",
+        (edit("sessions/16.md", "date: 2025-04-12", "date: 2099-04-12"),),
+        "sessions/16.md",
+        "date: 2099-04-12",
+    ),
+    Case(
+        "signed-in-future",
+        (edit("sessions/16.md", "signed_at: 2025-04-12T15:40:00+02:00", "signed_at: 2025-04-09T23:30:00-05:00"),),
+        "sessions/16.md",
+        "signed_at: 2025-04-09T23:30:00-05:00",
+    ),
+    Case(
+        "signed-late",
+        (edit("sessions/15.md", "signed_at: 2025-04-05T19:00:00Z", "signed_at: 2025-04-14T00:30:00Z"),),
+        "sessions/15.md",
+        "signed_at: 2025-04-14T00:30:00Z",
+    ),
+    Case(
         "addendum-target",
         (edit("sessions/16.addendum-1.md", "  note: sessions/16.md", "  note: sessions/17.md"),),
         "sessions/16.addendum-1.md",
@@ -443,3 +461,47 @@ def test_the_phase_rules_judge_by_the_same_boundaries() -> None:
     ]
     # Session 3 is initial but the initial phase now ends at 2; session 9 is middle in the last 4.
     assert sorted(fired) == [("phase-matches-session", "03.md"), ("termination-discussed", "09.md")]
+
+
+def _rule_findings(root: Path, rule_id: str, settings: CourseSettings, today: dt.date | None = None) -> list[str]:
+    course = read_course(root / COURSE)
+    return [finding.message for rule_, _, finding in run_rules(course, settings, today) if rule_.id == rule_id]
+
+
+def test_signing_dates_are_compared_in_the_course_time_zone_with_a_day_of_tolerance(tmp_path: Path) -> None:
+    # Session 16 is dated 2025-04-12. Signed at 20:00 in Honolulu on 04-10: 06:00 UTC on 04-11.
+    signed = "signed_at: 2025-04-10T20:00:00-10:00"
+    root = course_copy(tmp_path, (edit("sessions/16.md", "signed_at: 2025-04-12T15:40:00+02:00", signed),))
+    # A day before the session in UTC is within the tolerance; two days before in Honolulu is not.
+    assert _rule_findings(root, "signed-in-future", CourseSettings(time_zone="UTC")) == []
+    honolulu = CourseSettings(time_zone="Pacific/Honolulu")
+    assert _rule_findings(root, "signed-in-future", honolulu) == [
+        "session 16 was signed before the date of its session"
+    ]
+
+
+def test_a_signed_note_dated_tomorrow_is_tolerated_and_one_dated_later_is_not(tmp_path: Path) -> None:
+    root = course_copy(tmp_path)
+    session_day = dt.date(2025, 4, 12)  # session 16, the last
+    for today, expected in (
+        (session_day, []),
+        (session_day - dt.timedelta(days=1), []),
+        (session_day - dt.timedelta(days=2), ["session 16 is signed but dated after today"]),
+    ):
+        assert _rule_findings(root, "signed-in-future", DEFAULT_COURSE, today) == expected, today
+
+
+def test_a_late_entry_addendum_explains_a_late_signature(tmp_path: Path) -> None:
+    late = (edit("sessions/16.md", "signed_at: 2025-04-12T15:40:00+02:00", "signed_at: 2025-04-30T09:00:00Z"),)
+    root = course_copy(tmp_path, late)
+    assert _rule_findings(root, "signed-late", DEFAULT_COURSE) == [
+        "session 16 was signed more than 7 days after it, and no late_entry addendum says why "
+        "(ipt-notes amend --kind late_entry)"
+    ]
+    root = course_copy(
+        tmp_path / "explained", (*late, edit("sessions/16.addendum-1.md", "kind: addendum", "kind: late_entry"))
+    )
+    assert _rule_findings(root, "signed-late", DEFAULT_COURSE) == []
+    # The allowance follows draft-unsigned's days, the course's one setting for timeliness.
+    root = course_copy(tmp_path / "relaxed", late)
+    assert _rule_findings(root, "signed-late", CourseSettings(rules={"draft-unsigned": {"days": 30}})) == []

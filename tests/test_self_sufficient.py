@@ -8,6 +8,7 @@ hook, which refuses a process note.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ipt_notes.client_repository import HOOK_MARKER
-from tests.conftest import NOTE
+from tests.conftest import NOTE, SESSION_DATE
 from tests.helpers import CANARY, cli, commits, git
 
 CLIENTS = ("C-0001", "C-0002", "C-0042")
@@ -84,7 +85,9 @@ def test_a_broken_client_checks_the_same_inside_the_practice_and_in_a_clone(
     # A signed note changed after signing, a second note whose number differs from its file name (a
     # course rule), and a schema error in the inventory.
     signed.write_text(signed.read_text().replace(CANARY, "changed after signing"))
-    second = draft.replace("session: 1", "session: 3", 1).replace("date: 2026-01-05", "date: 2026-01-12", 1)
+    second = draft.replace("session: 1", "session: 3", 1).replace(
+        f"date: {SESSION_DATE}", f"date: {dt.date.fromisoformat(SESSION_DATE) + dt.timedelta(days=1)}", 1
+    )
     (folder / "sessions" / "02.md").write_text(second)
     inventory = folder / "inventory.yaml"
     inventory.write_text(inventory.read_text().replace("people: []", "people: none", 1))

@@ -12,7 +12,7 @@ import pytest
 
 from ipt_notes.commands.init import init_practice
 from ipt_notes.loader import read_document
-from tests.conftest import NOTE
+from tests.conftest import NOTE, later
 from tests.helpers import CANARY, GIT_ENV, cli, commits, git, mode, script, write_tree
 
 CLIENT = "clients/C-0042"
@@ -130,6 +130,7 @@ def test_the_phase_boundaries_follow_the_course_settings(practice: Path, monkeyp
     settings.write_text(re.sub(r"termination_sessions: \d+", "termination_sessions: 4", text))
     contract = client / "client.yaml"
     contract.write_text(contract.read_text().replace("sessions_planned: 16", "sessions_planned: 10"))
+    copy_note(practice / NOTE, 1, "2026-01-05")  # the dates below follow it
     copy_note(practice / NOTE, 2, "2026-01-12")
     commit_by_hand(client, "settings")
     session(practice, "C-0042", "--date", "2026-01-19", monkeypatch=monkeypatch)
@@ -162,7 +163,7 @@ def test_the_note_is_prefilled_from_the_course(practice: Path, monkeypatch: pyte
     settings.write_text(text + "rules:\n  measure-cadence:\n    every: 2\n")
     commit_by_hand(client, "formulation agreed")
 
-    second = practice / session(practice, "C-0042", "--date", "2026-01-12", monkeypatch=monkeypatch)
+    second = practice / session(practice, "C-0042", "--date", later(7), monkeypatch=monkeypatch)
     data = front(second)
     assert data["phase"] == "middle"
     assert data["problem_areas"] == ["role_dispute", "role_transition"]
@@ -176,7 +177,7 @@ def test_the_note_is_prefilled_from_the_course(practice: Path, monkeypatch: pyte
     second.write_text(text.replace("  assigned: null", f"  assigned: {json.dumps(homework)}"))
     commit_by_hand(client, "session 2 written")
 
-    third = practice / session(practice, "C-0042", "--date", "2026-01-19", monkeypatch=monkeypatch)
+    third = practice / session(practice, "C-0042", "--date", later(14), monkeypatch=monkeypatch)
     data = front(third)
     assert data["dispute_stage"] == "renegotiation"
     assert data["homework"] == {"review": homework, "assigned": None}
@@ -188,7 +189,7 @@ def test_the_note_is_prefilled_from_the_course(practice: Path, monkeypatch: pyte
 
 def test_a_practice_template_overrides_the_packaged_one(practice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_tree(practice, {"templates/session-initial.md": MINIMAL_TEMPLATE})
-    note = practice / session(practice, "C-0042", "--date", "2026-01-12", monkeypatch=monkeypatch)
+    note = practice / session(practice, "C-0042", "--date", later(7), monkeypatch=monkeypatch)
     assert note.read_text().endswith("# Our clinic's note, Session 2 of 16, 14 remain, costs $0\n")
     assert commits(practice / CLIENT)[0] == "new-session C-0042 2"
 
@@ -214,7 +215,7 @@ def test_a_bad_template_is_refused_and_nothing_is_written(practice: Path, monkey
 
 def test_a_bad_or_earlier_date_is_refused(practice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for date, message in [
-        ("2026-01-04", "comes before the date of session 1"),
+        (later(-1), "comes before the date of session 1"),
         ("2026-02-30", "YYYY-MM-DD"),
         ("05/01/2026", "YYYY-MM-DD"),
         ("2026-1-12", "YYYY-MM-DD"),
@@ -272,7 +273,7 @@ def test_a_clone_of_a_client_outside_any_practice_takes_new_notes(practice: Path
     clone = tmp_path / "elsewhere"
     subprocess.run(["git", "clone", "-q", str(client), str(clone)], check=True)
     history = commits(client)
-    result = script("new-session", "--date", "2026-01-12", cwd=clone)
+    result = script("new-session", "--date", later(7), cwd=clone)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "sessions/02.md\n"
     assert front(clone / "sessions" / "02.md")["session"] == 2
@@ -340,7 +341,7 @@ def test_a_refused_commit_leaves_the_note_and_says_how_to_finish(
     original = hook.read_text()
     hook.write_text("#!/bin/sh\nexit 1\n")
     history = commits(client)
-    code, out, err = cli(practice, "new-session", "C-0042", "--date", "2026-01-12", monkeypatch=monkeypatch)
+    code, out, err = cli(practice, "new-session", "C-0042", "--date", later(7), monkeypatch=monkeypatch)
     assert (code, out) == (3, "")
     assert "saved, not committed" in err
     assert "a hook may have refused it" in err
@@ -366,7 +367,7 @@ def test_only_its_own_note_is_committed(practice: Path, monkeypatch: pytest.Monk
     unstaged = formulation.read_text() + "\nmy edit, not staged\n"
     formulation.write_text(unstaged)
     write_tree(client, {"todo.txt": "untracked\n", "private/process.md": f"{CANARY}\n"})
-    session(practice, "C-0042", "--date", "2026-01-12", monkeypatch=monkeypatch)
+    session(practice, "C-0042", "--date", later(7), monkeypatch=monkeypatch)
     assert git(client, "show", "--name-only", "--format=", "HEAD").split() == ["sessions/02.md"]
     assert sorted(git(client, "status", "--porcelain").splitlines()) == [
         " M formulation.md",
@@ -452,7 +453,7 @@ def test_sessions_or_settings_that_are_not_plain_files_are_refused(
     elsewhere.write_bytes(settings.read_bytes())
     settings.unlink()
     settings.symlink_to(elsewhere)
-    code, out, err = cli(client, "new-session", "--date", "2026-01-12", monkeypatch=monkeypatch)
+    code, out, err = cli(client, "new-session", "--date", later(7), monkeypatch=monkeypatch)
     assert (code, out) == (1, "")
     assert "course-settings.yaml:1:1: error [not-a-regular-file]" in err
     settings.unlink()
@@ -460,7 +461,7 @@ def test_sessions_or_settings_that_are_not_plain_files_are_refused(
     sessions = client / "sessions"
     sessions.rename(tmp_path / "sessions")
     sessions.write_text("")
-    code, out, err = cli(client, "new-session", "--date", "2026-01-12", monkeypatch=monkeypatch)
+    code, out, err = cli(client, "new-session", "--date", later(7), monkeypatch=monkeypatch)
     assert (code, out) == (2, "")
     assert "sessions/ is a symbolic link or a file" in err
     assert "internal error" not in err

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ipt_notes.signing import content_hash
-from tests.conftest import NOTE
+from tests.conftest import NOTE, later
 from tests.helpers import (
     CANARY,
     IDENTITY,
@@ -144,7 +144,7 @@ def test_several_notes_of_one_client_are_signed_in_one_commit_from_inside_its_fo
     practice: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = practice / CLIENT
-    assert cli(repo, "new-session", "--date", "2026-01-12", monkeypatch=monkeypatch)[0] == 0
+    assert cli(repo, "new-session", "--date", later(1), monkeypatch=monkeypatch)[0] == 0  # yesterday
     complete_initial(repo / "sessions/02.md")
     git(repo, "commit", "-q", "--no-verify", "-am", "session 2 written")
     code, out, err = cli(repo, "sign", "sessions/01.md", "sessions/02.md", monkeypatch=monkeypatch)

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ipt_notes.cli import app
+from tests.conftest import later
 from tests.helpers import CANARY, INVALID, README, VALID, copy_tree, git, script, write_tree
 
 
@@ -552,7 +553,7 @@ def test_a_command_checks_what_it_commits_and_leaves_no_token(
 ) -> None:
     client = practice / "clients" / "C-0042"
     monkeypatch.chdir(client)
-    code, out, err = invoke(runner, "new-session", "--date", "2026-01-12")
+    code, out, err = invoke(runner, "new-session", "--date", later(7))
     assert (code, out) == (0, "sessions/02.md\n"), err
     assert not (client / ".git" / "ipt-notes-validated").exists()
     assert not list((client / ".git").glob("ipt-notes-index-*"))
@@ -560,7 +561,7 @@ def test_a_command_checks_what_it_commits_and_leaves_no_token(
     (client / "sessions/02.md").rename(client / "sessions/04.md")
     git(client, "rm", "-q", "--cached", "sessions/02.md")
     git(client, "commit", "-qm", "renumbered", "--no-verify")
-    code, out, err = invoke(runner, "new-session", "--date", "2026-01-19")
+    code, out, err = invoke(runner, "new-session", "--date", later(14))
     assert code == 3
     assert "saved, not committed: sessions/05.md (the notes have errors)" in err
     assert "[session-sequence]" in err
