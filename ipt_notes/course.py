@@ -8,7 +8,6 @@ rule can rely on the shape of what it reads.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,9 +21,8 @@ from ipt_notes.layout import (
     SESSIONS_DIR,
     FileKind,
     addendum_numbers,
-    client_files,
     is_valid_client_id,
-    kind_in_client,
+    scan_client,
     session_number,
 )
 from ipt_notes.loader import read_document
@@ -177,20 +175,10 @@ def build_course(folder: Path, fields: Mapping[Path, dict[str, Any] | None]) -> 
 
 
 def course_files(folder: Path) -> dict[Path, FileKind]:
-    """Every notes file of a client folder on disk, with its kind; links are never followed."""
-    files = {
-        folder / name: kind
-        for name, kind in client_files().items()
-        if (folder / name).is_file() and not (folder / name).is_symlink()
-    }
-    sessions = folder / SESSIONS_DIR
-    if sessions.is_dir() and not sessions.is_symlink():
-        with os.scandir(sessions) as entries:
-            for entry in entries:
-                kind = kind_in_client((SESSIONS_DIR, entry.name))
-                if kind is not None and entry.is_file(follow_symlinks=False):
-                    files[Path(entry.path)] = kind
-    return files
+    """Every notes file of a client folder on disk, with its kind: whatever stands under a notes
+    file's name, so that a link, a pipe or a folder there is read (and refused) rather than
+    passed over; links are never followed."""
+    return {found.path: found.kind for found in scan_client(folder, folder) if found.kind is not None}
 
 
 def read_course(folder: Path) -> Course:

@@ -46,6 +46,14 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def _refuse_links(*paths: Path) -> None:
+    # The callers have found their folders without following links; a link put in place since is
+    # still not written through.
+    for path in paths:
+        if path.is_symlink():
+            raise WriteFailed(path=path, reason="a link stands in its place; ipt-notes never writes through one")
+
+
 def _write_temporary(target: Path, data: bytes, mode: int) -> Path:
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     temporary = Path(name)
@@ -67,6 +75,7 @@ def create_new(target: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> N
     The link from the finished temporary file fails if the name is taken, so two writers racing
     for one name cannot both succeed and neither can leave a partial file behind.
     """
+    _refuse_links(target.parent)  # a link at the target itself is an existing file, and wins
     temporary = _write_temporary(target, data, mode)
     try:
         os.link(temporary, target)
@@ -81,6 +90,7 @@ def create_new(target: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> N
 
 def replace_atomically(target: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> None:
     """Write a file whole, replacing any earlier version in one step."""
+    _refuse_links(target.parent, target)
     temporary = _write_temporary(target, data, mode)
     try:
         temporary.replace(target)

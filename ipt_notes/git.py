@@ -151,11 +151,13 @@ class Repository:
         # "Name <email> 1700000000 +0000": keep the name and address.
         return ident.rsplit(" ", 2)[0]
 
-    def staged_paths(self) -> list[str]:
-        """Paths added, copied, modified, renamed or changed in type in the index, relative to the
-        work tree (a deleted path is what the index no longer holds)."""
-        out = self.git("diff", "--cached", "--name-only", "-z", "--diff-filter=ACMRT", "--no-renames").stdout
-        return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
+    def staged_entries(self) -> list[tuple[str, str]]:
+        """The mode and path of each path added, copied, modified, renamed or changed in type in the
+        index, relative to the work tree (a deleted path is what the index no longer holds)."""
+        args = ("diff", "--cached", "--raw", "-z", "--diff-filter=ACMRT", "--no-renames")
+        fields = self.git(*args).stdout.decode("utf-8", "surrogateescape").split("\0")
+        # Each entry is ":old-mode new-mode old-id new-id status", then the path.
+        return [(meta.split(" ")[1], path) for meta, path in zip(fields[::2], fields[1::2], strict=False) if path]
 
     def changed_paths(self, *paths: str, untracked: bool = True) -> list[str]:
         """What `git status` lists as not committed (under `paths`), without touching git's index.

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ipt_notes.errors import PracticeNotFound, RefusedInput, UnsafeClientId
+from ipt_notes.problems import NOT_A_REGULAR_FILE, STRAY_FILE
 
 __all__ = [
     "CLIENTS_DIR",
@@ -50,6 +51,8 @@ __all__ = [
     "is_valid_client_id",
     "kind_in_client",
     "kind_of",
+    "link_below_root",
+    "named_path",
     "note_folder",
     "notes_files",
     "practice_clients",
@@ -58,6 +61,7 @@ __all__ = [
     "require_client_id",
     "require_practice",
     "resolve_client",
+    "scan_client",
     "session_name",
     "session_number",
 ]
@@ -209,6 +213,31 @@ def client_root_of(path: Path) -> Path | None:
     return None
 
 
+def named_path(path: Path, cwd: Path) -> Path:
+    """A path named on the command line, made absolute without following any link in it: the
+    current folder is resolved (it may sit under a link such as macOS's /var), the rest is not."""
+    return Path(os.path.normpath(cwd.resolve() / path))
+
+
+def link_below_root(path: Path) -> Path | None:
+    """The first link on the way down to `path` (absolute, not resolved) from the record's root,
+    or None.
+
+    The root is the practice around `path`, or else its client folder (a clone on its own). Links
+    above the root are the machine's business; below it, notes are read and written where they
+    are, never through a link, so that no command reaches into another client's folder or
+    outside the practice.
+    """
+    chain = [path, *path.parents]
+    practice = next((i for i, folder in enumerate(chain) if i and (folder / CONFIG_NAME).is_file()), None)
+    if practice is None:
+        practice = next((i for i, folder in enumerate(chain) if i and is_client_root(folder)), 0)
+    for component in reversed(chain[:practice]):
+        if component.is_symlink():
+            return component
+    return None
+
+
 def kind_of(path: Path) -> FileKind | None:
     """The kind of a file (absolute path) from its place in the layout, or None."""
     if path.name in _PRACTICE_FILES and (path.name == CONFIG_NAME or (path.parent / CONFIG_NAME).is_file()):
@@ -274,6 +303,8 @@ def resolve_client(client: str | None, *, cwd: Path, root: Path | None = None) -
     candidate = cwd / client
     if os.sep in client or client in (".", "..") or (candidate.is_dir() and not is_valid_client_id(client)):
         folder = candidate.resolve()
+        if link_below_root(named_path(Path(client), cwd)) is not None:
+            raise RefusedInput(f"{client} is reached through a link: ipt-notes never works through a link")
         if candidate.is_symlink() or not folder.is_dir() or not is_client_root(folder):
             raise RefusedInput(f"{client} is not a client folder")
         return ClientRef(folder, practice_of(folder))
@@ -284,7 +315,9 @@ def resolve_client(client: str | None, *, cwd: Path, root: Path | None = None) -
     if practice is None:
         raise PracticeNotFound(start=str(cwd))
     folder = practice / CLIENTS_DIR / client
-    if folder.is_symlink() or not folder.is_dir():
+    if (practice / CLIENTS_DIR).is_symlink() or folder.is_symlink():
+        raise RefusedInput(f"{CLIENTS_DIR}/{client} is reached through a link: ipt-notes never works through a link")
+    if not folder.is_dir():
         raise RefusedInput(f"no client {client} in this practice (ipt-notes new-client {client})")
     return ClientRef(folder, practice)
 
@@ -302,32 +335,39 @@ class FoundFile(NamedTuple):
     """How the path appears in messages: relative to the current folder."""
     client: Path | None
     """The client folder the file belongs to, if any."""
+    rule: str | None = None
+    """Why a path with no kind is reported: a stray file in sessions/, or a link or other
+    irregular file where the layout expects a file or folder."""
 
 
 def _shown(path: str, cwd: Path) -> str:
     return os.path.relpath(path, cwd)
 
 
-def _scan_client(folder: Path, cwd: Path) -> Iterator[FoundFile]:
+def scan_client(folder: Path, cwd: Path) -> Iterator[FoundFile]:
+    """A client's notes files, and whatever stands in their place: a link, a pipe or a folder
+    under a note's name is yielded for the reader to refuse, and any other name in sessions/ is
+    a stray file."""
     for name, top_kind in sorted(_CLIENT_FILES.items()):
         path = folder / name
-        if path.is_file() and not path.is_symlink():
+        if os.path.lexists(path):
             yield FoundFile(path, top_kind, _shown(str(path), cwd), folder)
     sessions = folder / SESSIONS_DIR
-    if sessions.is_dir() and not sessions.is_symlink():
+    if sessions.is_symlink() or (os.path.lexists(sessions) and not sessions.is_dir()):
+        yield FoundFile(sessions, None, _shown(str(sessions), cwd), folder, NOT_A_REGULAR_FILE)
+    elif sessions.is_dir():
         # os.scandir's entries know their type, so a client of many notes costs no extra stat call.
         with os.scandir(sessions) as scan:
             entries = sorted(scan, key=lambda entry: entry.name)
         for entry in entries:
             kind = kind_in_client((SESSIONS_DIR, entry.name))
-            if kind is not None and entry.is_file(follow_symlinks=False):
-                yield FoundFile(Path(entry.path), kind, _shown(entry.path, cwd), folder)
+            yield FoundFile(Path(entry.path), kind, _shown(entry.path, cwd), folder, None if kind else STRAY_FILE)
 
 
 def _scan(folder: Path, cwd: Path) -> Iterator[FoundFile]:
     """Every notes file under a folder: a practice, a client, or any folder holding them."""
     if is_client_root(folder):
-        yield from _scan_client(folder, cwd)
+        yield from scan_client(folder, cwd)
         return
     for name, kind in _PRACTICE_FILES.items():
         path = folder / name
@@ -336,9 +376,13 @@ def _scan(folder: Path, cwd: Path) -> Iterator[FoundFile]:
     with os.scandir(folder) as scan:
         entries = sorted(scan, key=lambda entry: entry.name)
     for entry in entries:
-        # Symbolic links are not followed: a record is read as it is, never through a link.
-        if entry.is_dir(follow_symlinks=False) and entry.name not in _SKIPPED_DIRS and not entry.name.startswith("."):
+        if entry.name in _SKIPPED_DIRS or entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
             yield from _scan(Path(entry.path), cwd)
+        elif entry.is_symlink() and entry.is_dir():
+            # A record is read as it is, never through a link: a linked folder is reported, not walked.
+            yield FoundFile(Path(entry.path), None, _shown(entry.path, cwd), None, NOT_A_REGULAR_FILE)
 
 
 def notes_files(paths: list[Path], cwd: Path) -> Iterator[FoundFile]:
@@ -349,15 +393,17 @@ def notes_files(paths: list[Path], cwd: Path) -> Iterator[FoundFile]:
     """
     cwd = cwd.resolve()
     for path in paths:
-        absolute = (cwd / path).resolve()
-        if absolute.is_dir():
+        absolute = named_path(path, cwd)
+        if link_below_root(absolute) is not None:
+            yield FoundFile(absolute, None, _shown(str(absolute), cwd), None, NOT_A_REGULAR_FILE)
+        elif absolute.is_dir():
             client = client_root_of(absolute)
             if client is not None and client != absolute:
                 # A folder inside a client (such as sessions/): its files, as parts of that client.
-                yield from (found for found in _scan_client(client, cwd) if absolute in found.path.parents)
+                yield from (found for found in scan_client(client, cwd) if absolute in found.path.parents)
             else:
                 yield from _scan(absolute, cwd)
-        elif absolute.exists():
+        elif os.path.lexists(absolute):
             kind = kind_of(absolute)
             client = None if kind in (None, *_PRACTICE_FILES.values()) else client_root_of(absolute.parent)
             yield FoundFile(absolute, kind, _shown(str(absolute), cwd), client)

@@ -20,8 +20,11 @@ file: libyaml's own messages have any quoted text removed.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +34,7 @@ import yaml
 from yaml import events as ev
 
 from ipt_notes.errors import LoadError, MissingLibyaml
+from ipt_notes.problems import NOT_A_REGULAR_FILE
 
 _Parser: Any
 try:
@@ -46,6 +50,7 @@ __all__ = [
     "Document",
     "NodePath",
     "Positions",
+    "irregular_message",
     "load_yaml",
     "parse_document",
     "read_bytes",
@@ -342,14 +347,41 @@ def parse_document(raw: bytes, *, front_matter: bool) -> Document:
     return Document(data=load_yaml(yaml_text, 1), yaml_text=yaml_text, line_offset=1, body=body)
 
 
+# A link is never followed and a pipe never waited on: the file is opened as it stands, then
+# must prove to be a regular file before a byte of it is read.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
 def read_bytes(path: Path) -> bytes:
-    """A file's bytes, refusing anything over the size cap before reading it whole."""
+    """A file's bytes, refusing anything over the size cap before reading it whole, and anything
+    that is not a regular file (a link, a folder, a pipe, a device) before reading it at all."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError as error:
+        if error.errno == errno.ELOOP or path.is_symlink():
+            raise LoadError(rule=NOT_A_REGULAR_FILE, message=irregular_message(path)) from None
         raise LoadError(rule="unreadable", message=f"the file cannot be read ({error.strerror})") from None
-    return raw
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LoadError(rule=NOT_A_REGULAR_FILE, message=irregular_message(path))
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            return handle.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            raise LoadError(rule="unreadable", message=f"the file cannot be read ({error.strerror})") from None
+
+
+def irregular_message(path: Path) -> str:
+    """Why a path that is not a regular file is refused, by what stands there."""
+    if path.is_symlink():
+        what = "a link"
+    elif path.is_dir():
+        what = "a folder"
+    else:
+        what = "a pipe, a socket or a device"
+    return (
+        f"{what} stands where a notes file should be: notes are plain files, read where they are, never through a link"
+    )
 
 
 def read_document(path: Path, *, front_matter: bool) -> Document:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import NamedTuple
 
-__all__ = ["INTERNAL_RULE_ERROR_ID", "Problem", "Severity", "has_internal_error"]
+__all__ = ["INTERNAL_RULE_ERROR_ID", "NOT_A_REGULAR_FILE", "STRAY_FILE", "Problem", "Severity", "has_internal_error"]
 
 
 class Severity(StrEnum):
@@ -17,6 +17,12 @@ class Severity(StrEnum):
 INTERNAL_RULE_ERROR_ID = "internal-rule-error"
 """A course rule that failed: a defect of ipt-notes, reported among the findings, after which the
 run exits 3 (it could not finish) rather than 1."""
+
+
+NOT_A_REGULAR_FILE = "not-a-regular-file"
+"""A link, a folder, a pipe or a device where the layout expects a notes file (or folder)."""
+STRAY_FILE = "stray-file"
+"""A file in sessions/ whose name the layout does not give: a copy, a leftover, a temporary file."""
 
 
 class Problem(NamedTuple):

@@ -20,14 +20,17 @@ from ipt_notes.checks import FileCheck, inspect_bytes, load_problem
 from ipt_notes.errors import ExitCode, GitProblem, LoadError, NotesInvalid
 from ipt_notes.layout import (
     PRIVATE_DIR,
+    SESSIONS_DIR,
     SETTINGS_NAME,
     SIGNED_KINDS,
     FileKind,
     kind_in_client,
+    link_below_root,
+    named_path,
     notes_files,
 )
-from ipt_notes.loader import Positions, read_bytes, yaml_positions
-from ipt_notes.problems import Problem, Severity, has_internal_error
+from ipt_notes.loader import Positions, irregular_message, read_bytes, yaml_positions
+from ipt_notes.problems import NOT_A_REGULAR_FILE, STRAY_FILE, Problem, Severity, has_internal_error
 from ipt_notes.settings import DEFAULT_COURSE, CourseSettings, course_settings_from_bytes
 
 if TYPE_CHECKING:
@@ -45,6 +48,8 @@ __all__ = [
     "validate_staged",
 ]
 
+_REGULAR_MODES = frozenset({"100644", "100755"})
+"""git's modes of a regular file; 120000 is a link and 160000 a submodule."""
 _COURSE_WIDE = frozenset({FileKind.COURSE_SETTINGS, FileKind.CLIENT, FileKind.INVENTORY, FileKind.FORMULATION})
 """The kinds of file whose change can make the course rules fire on other files."""
 # Below this many files a second process costs more than it saves.
@@ -375,8 +380,8 @@ def validate_paths(
     whole: set[Path] = set()
     seen: set[Path] = set()
     for path in paths:
-        absolute = (cwd / path).resolve()
-        if absolute.is_dir():
+        absolute = named_path(path, cwd)
+        if absolute.is_dir() and not absolute.is_symlink():
             from ipt_notes.layout import client_root_of
 
             client = client_root_of(absolute)
@@ -386,7 +391,9 @@ def validate_paths(
         if found.path in seen:
             continue
         seen.add(found.path)
-        if found.kind is None:
+        if found.rule is not None:
+            problems.append(_misplaced(found.shown, found.rule, found.path))
+        elif found.kind is None:
             message = "not a notes file by its place in the layout (see the README); not checked"
             problems.append(Problem(found.shown, 1, 1, Severity.WARNING, "unknown-file", message))
         elif found.client is None:
@@ -405,6 +412,27 @@ def validate_paths(
     problems.extend(run_units(units, jobs))
     problems.sort()
     return ValidationReport(problems=problems, files_checked=sum(len(unit.report) for unit in units))
+
+
+def _misplaced(shown: str, rule: str, path: Path, *, staged: bool = False) -> Problem:
+    """A problem for what stands where the layout expects something else."""
+    if rule == STRAY_FILE:
+        # In the working tree a leftover is a warning (an editor's swap file comes and goes); the
+        # hook refuses one, so that a copy of a note is never committed by accident.
+        message = (
+            "sessions/ holds only notes (NN.md) and their addenda (NN.addendum-K.md): this looks like a copy "
+            "or a leftover; move it out of sessions/"
+        )
+        if staged:
+            return Problem(shown, 1, 1, Severity.ERROR, rule, message + " and unstage it (git rm --cached)")
+        return Problem(shown, 1, 1, Severity.WARNING, rule, message + " (the pre-commit hook refuses it)")
+    if staged:
+        message = "a link or a submodule is staged where a notes file should be: notes are plain files"
+    elif link_below_root(path) not in (None, path):
+        message = "this is reached through a link: notes are read where they are, never through a link"
+    else:
+        message = irregular_message(path)
+    return Problem(shown, 1, 1, Severity.ERROR, rule, message)
 
 
 def validate_staged(
@@ -430,7 +458,7 @@ def validate_staged(
     limits = [(cwd / p).resolve() for p in paths]
     problems: list[Problem] = []
     staged: dict[Path, FileKind] = {}
-    for relative in repository.staged_paths():
+    for mode, relative in repository.staged_entries():
         parts = Path(relative).parts
         absolute = top / relative
         if limits and not any(absolute == limit or limit in absolute.parents for limit in limits):
@@ -440,8 +468,12 @@ def validate_staged(
             problems.append(Problem(shown_path(absolute, cwd), 1, 1, Severity.ERROR, "private-staged", message))
             continue
         kind = kind_in_client(parts)
-        if kind is not None:
+        if kind is not None and mode not in _REGULAR_MODES:
+            problems.append(_misplaced(shown_path(absolute, cwd), NOT_A_REGULAR_FILE, absolute, staged=True))
+        elif kind is not None:
             staged[absolute] = kind
+        elif parts[0] == SESSIONS_DIR:
+            problems.append(_misplaced(shown_path(absolute, cwd), STRAY_FILE, absolute, staged=True))
     indexed: dict[Path, FileKind] = {}
     for relative in repository.indexed_paths("."):
         kind = kind_in_client(Path(relative).parts)

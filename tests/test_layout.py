@@ -95,8 +95,11 @@ def test_walking_a_folder_finds_each_client_and_the_practice_files(tree: Path) -
     assert "practice/ipt-notes.yaml" in shown
     assert "clone/sessions/05.md" in shown
     assert "practice/clients/C-0001/sessions/05.md" in shown
-    assert not [entry for entry in shown if "private" in entry or entry.endswith("x.md")]
+    assert not [entry for entry in shown if "private" in entry]
+    # A file in sessions/ whose name the layout does not give is yielded as a stray, not as a note.
+    [stray] = [entry for entry in found if entry.shown.endswith("x.md")]
+    assert (stray.kind, stray.rule) == (None, "stray-file")
     clients = {entry.client for entry in found if entry.kind is FileKind.SESSION}
     assert clients == {tree / "clone", tree / "practice" / "clients" / "C-0001"}
     sessions = list(notes_files([Path("practice/clients/C-0001/sessions")], tree))
-    assert {entry.kind for entry in sessions} == {FileKind.SESSION, FileKind.ADDENDUM}
+    assert {entry.kind for entry in sessions} == {FileKind.SESSION, FileKind.ADDENDUM, None}  # x.md, the stray

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from ipt_notes.actions import message
-from ipt_notes.course import Course, phase_for, read_course
+from ipt_notes.course import Course, course_files, phase_for, read_course
 from ipt_notes.errors import RefusedInput
 from ipt_notes.files import create_new, make_private_dirs
 from ipt_notes.git import commit_paths, open_client_repository
@@ -110,6 +110,14 @@ def _check_note_date(course: Course, date: str) -> None:
         raise RefusedInput(f"the date comes before the date of session {last.number}: session dates increase")
 
 
+def _refuse_irregular(folder: Path) -> None:
+    # A link, a folder or a pipe under a note's name would make the next number a guess.
+    for path in course_files(folder):
+        if path.is_symlink() or not path.is_file():
+            shown = path.relative_to(folder).as_posix()
+            raise RefusedInput(f"{shown} is not a regular file (a link, a folder or a pipe): move it away first")
+
+
 def new_session(start: Path, client: str | None, *, root: Path | None = None, date: str | None = None) -> Path:
     """Write the next session note of a course from its phase's template, and commit it."""
     ref = resolve_client(client, cwd=start, root=root)
@@ -122,6 +130,7 @@ def new_session(start: Path, client: str | None, *, root: Path | None = None, da
         sessions = folder / SESSIONS_DIR
         if sessions.is_symlink() or (sessions.exists() and not sessions.is_dir()):
             raise RefusedInput(f"{SESSIONS_DIR}/ is a symbolic link or a file; ipt-notes writes only into real folders")
+        _refuse_irregular(folder)
         course = read_course(folder)
         _check_note_date(course, date)
         number = course.next_number()

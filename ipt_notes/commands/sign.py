@@ -15,11 +15,20 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ipt_notes.actions import message, note_item
+from ipt_notes.checks import read_checked
 from ipt_notes.course import client_id_of
 from ipt_notes.errors import NotesInvalid, RefusedInput
 from ipt_notes.files import replace_atomically
 from ipt_notes.git import commit_paths, open_client_repository
-from ipt_notes.layout import CLIENT_NAME, SIGNED_KINDS, FileKind, client_root_of, kind_in_client
+from ipt_notes.layout import (
+    CLIENT_NAME,
+    SIGNED_KINDS,
+    FileKind,
+    client_root_of,
+    kind_in_client,
+    link_below_root,
+    named_path,
+)
 from ipt_notes.loader import read_bytes, read_document
 from ipt_notes.lock import repository_lock
 from ipt_notes.problems import Severity
@@ -45,7 +54,9 @@ class Note(NamedTuple):
 
 def find_note(note: Path, cwd: Path) -> Note:
     """The note at `note`, with its kind and client folder; anything else is refused."""
-    absolute = (cwd / note).resolve()
+    absolute = named_path(note, cwd)
+    if link_below_root(absolute) is not None:
+        raise RefusedInput(f"{note} is reached through a link: sign a note where it is, never through a link")
     if not absolute.is_file():
         raise RefusedInput(f"no such note: {note}")
     folder = client_root_of(absolute.parent)
@@ -120,6 +131,10 @@ def _rewrite_and_commit(
 
 
 def _signed(notes: list[Note], signer: str, when: str, cwd: Path) -> dict[Path, bytes]:
+    # The contract is read before anything is written: a note is not signed into a record whose
+    # client.yaml is missing or broken, and what is read after the commit cannot fail.
+    contract = notes[0].folder / CLIENT_NAME
+    read_checked(contract, FileKind.CLIENT, shown_path(contract, cwd))
     replaced: dict[Path, tuple[bytes, list[int]]] = {}
     for note in notes:
         if note_fields(note).get("status") == statuses().signed:

@@ -301,8 +301,8 @@ def test_a_hand_made_entry_at_the_next_number_is_never_overwritten(
             if kind == "dangling link":
                 mine.unlink()
         code, out, err = cli(practice, "new-session", "C-0042", monkeypatch=monkeypatch)
-        assert (code, out) == (3, ""), kind
-        assert "already exists" in err, kind
+        assert (code, out) == (2, ""), kind
+        assert "sessions/02.md is not a regular file" in err, kind
         assert listing(client / "sessions") == ["01.md", "02.md"], kind
         if kind == "folder":
             assert listing(handmade) == ["keep.txt"]

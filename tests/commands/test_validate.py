@@ -643,7 +643,7 @@ def test_the_hook_refuses_to_delete_move_or_replace_a_signed_note(
         git(client, "add", "sessions/01.md")
     refused = _commit(client, how)
     assert refused.returncode != 0
-    rule = "[signed-note-deleted]" if how != "link" else "[front-matter-missing]"
+    rule = "[signed-note-deleted]" if how != "link" else "[not-a-regular-file]"
     assert f"sessions/01.md:1:1: error {rule}" in refused.stderr
     assert git(client, "log", "-1", "--format=%s").strip() == "amend C-0042 1"
     if how == "rm":
