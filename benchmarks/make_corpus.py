@@ -28,8 +28,8 @@ most), and is supervised and still open: that makes a long history, one addendum
 
 With --git, each client folder is also a git repository of its own, with the history ipt-notes
 would have made of the course, one commit per step (see `client_steps`): `new-client`, then for
-every session note `new-session` (the draft) and `sign` (the note as written here, without its
-co-signature lines), `cosign` when a supervisor co-signed it, `amend` and `sign` for each addendum
+every session note `new-session` (the draft) and `sign` (the note as written here), `cosign`
+(its co-signature file) when a supervisor co-signed it, `amend` and `sign` for each addendum
 (linked to the commit that signed its note), and the review, drafted by hand and signed. The
 history is written by `git fast-import` (once, or once more before each addendum, which must name
 a commit already made), the repository gets the git settings and the pre-commit hook of
@@ -99,7 +99,17 @@ NOTE_MIN_BYTES = 2200
 NOTE_MAX_BYTES = 4900
 LONG_ADDENDUM_EVERY = 25  # in a long course, one addendum per this many signed, attended notes
 
-KINDS = ("config", "course_settings", "client", "inventory", "formulation", "session", "addendum", "review")
+KINDS = (
+    "config",
+    "course_settings",
+    "client",
+    "inventory",
+    "formulation",
+    "session",
+    "addendum",
+    "review",
+    "cosignature",
+)
 
 CONFIG = """\
 version: 1
@@ -687,6 +697,8 @@ class Client:
         self.risk_sessions = set(rng.sample(range(1, sessions + 1), 2)) if rng.random() < 0.12 else set()
         self.missed = {rng.randint(4, 13): rng.choice(["cancelled", "no_show"])} if rng.random() < 0.25 else {}
         self.hashes: dict[int, str] = {}
+        self.cosigned: list[str] = []
+        """When the supervisor co-signed each signed note, in the order the notes are signed."""
 
     # -- the parts of a note ------------------------------------------------------------------
 
@@ -832,8 +844,8 @@ class Client:
             "content_hash": "",  # filled in once the body is written
         }
         if self.supervisor is not None:
-            sig["cosigned_by"] = self.supervisor
-            sig["cosigned_at"] = _signed_at(self.rng, day + dt.timedelta(days=self.rng.randint(1, 5)))
+            # Co-signed some days later, in a file of its own beside the note (see `course_files`).
+            self.cosigned.append(_signed_at(self.rng, day + dt.timedelta(days=self.rng.randint(1, 5))))
         return sig
 
     def _initial_tasks(self, n: int, signed: bool) -> dict[str, object]:
@@ -1229,11 +1241,23 @@ def course_files(number: int, seed: int, sessions: int, shared: dict[str, str]) 
     for name, text in client.addenda_md():
         files[f"sessions/{name}"] = text
     files["review.md"] = client.review_md()
+    if client.supervisor is not None:
+        for n, when in zip(sorted(client.hashes), client.cosigned, strict=False):
+            files[f"sessions/{n:02d}.cosignature.yaml"] = to_yaml(
+                {
+                    "client": client.id,
+                    "note": f"sessions/{n:02d}.md",
+                    "content_hash": client.hashes[n],
+                    "cosigned_by": client.supervisor,
+                    "cosigned_at": when,
+                }
+            )
     return client, files
 
 
 _SESSION = re.compile(r"[0-9]{2,3}\.md\Z")
 _ADDENDUM = re.compile(r"[0-9]{2,3}\.addendum-[1-9][0-9]*\.md\Z")
+_COSIGNATURE = re.compile(r"[0-9]{2,3}(?:\.addendum-[1-9][0-9]*)?\.cosignature\.yaml\Z")
 _PLAIN = {
     "course-settings.yaml": "course_settings",
     "client.yaml": "client",
@@ -1252,6 +1276,8 @@ def kind_in_client(parts: tuple[str, ...]) -> str | None:
             return "session"
         if _ADDENDUM.match(parts[1]):
             return "addendum"
+        if _COSIGNATURE.match(parts[1]):
+            return "cosignature"
     return None
 
 
@@ -1278,13 +1304,13 @@ def client_ids(practice: Path) -> list[str]:
 # One client's history.
 # ---------------------------------------------------------------------------------------------
 
-_FIELD = re.compile(r"^(date|status|signed_at|cosigned_at): *(\S.*)$", re.MULTILINE)
+_FIELD = re.compile(r"^(date|status|signed_at): *(\S.*)$", re.MULTILINE)
+_COSIGNED_AT = re.compile(r"^cosigned_at: *(\S+)$", re.MULTILINE)
 _AMENDS_NOTE = re.compile(r"^  note: (sessions/[0-9]+\.md)$", re.MULTILINE)
 _AMENDS_COMMIT = re.compile(r"^  commit: .*$", re.MULTILINE)
 _OWN_HASH = re.compile(r"^content_hash: \S+$", re.MULTILINE)
-# Signature lines a draft does not have yet: `ipt-notes sign` adds the first three, `cosign` the rest.
-_UNSIGNED_KEYS = ("signed_by:", "signed_at:", "content_hash:", "cosigned_by:", "cosigned_at:")
-_COSIGNATURE_KEYS = ("cosigned_by:", "cosigned_at:")
+# Signature lines a draft does not have yet: `ipt-notes sign` adds them.
+_UNSIGNED_KEYS = ("signed_by:", "signed_at:", "content_hash:")
 
 
 def front_matter(text: str) -> str:
@@ -1328,11 +1354,6 @@ def draft_of(signed: str) -> str:
     return _head_lines(signed, keep)
 
 
-def without_cosignature(signed: str) -> str:
-    """The note as `ipt-notes sign` left it, before the supervisor's `cosign` added two lines."""
-    return _head_lines(signed, lambda line: None if line.startswith(_COSIGNATURE_KEYS) else line)
-
-
 def link_addendum(text: str, commit: str) -> str:
     """The addendum with the id of the commit that signed its note, signed again over that id."""
     linked, count = _AMENDS_COMMIT.subn(f'  commit: "{commit}"', text, count=1)
@@ -1372,10 +1393,13 @@ def client_steps(client: Client, files: dict[str, str]) -> list[Step]:
             continue
         steps.append(Step(drafted, f"new-session {cid} {n}", ident, {path: draft_of(note)}))
         signed = max(_seconds(fields["signed_at"]), drafted + 60)
-        steps.append(Step(signed, f"sign {cid} {n}", ident, {path: without_cosignature(note)}, signs=path))
-        if "cosigned_at" in fields and client.supervisor is not None:
-            cosigned = max(_seconds(fields["cosigned_at"]), signed + 60)
-            steps.append(Step(cosigned, f"cosign {cid} {n}", client.supervisor, {path: note}))
+        steps.append(Step(signed, f"sign {cid} {n}", ident, {path: note}, signs=path))
+        cosignature = f"sessions/{n:02d}.cosignature.yaml"
+        if cosignature in files and client.supervisor is not None:
+            at = _COSIGNED_AT.search(files[cosignature])
+            assert at is not None
+            cosigned = max(_seconds(at.group(1).strip('"')), signed + 60)
+            steps.append(Step(cosigned, f"cosign {cid} {n}", client.supervisor, {cosignature: files[cosignature]}))
     for path, text in sorted(files.items()):
         if kind_in_client(tuple(path.split("/"))) != "addendum":
             continue
@@ -1633,7 +1657,7 @@ def export_front_matter(corpus: Path, target: Path) -> dict[str, int]:
                 stem = name[: -len(".yaml")]
             if kind == "config":
                 flat = "ipt-notes"
-            elif kind in ("session", "addendum"):
+            elif kind in ("session", "addendum", "cosignature"):
                 flat = f"{relative.parts[1]}-{stem}"
             else:
                 flat = relative.parts[1]

@@ -22,22 +22,20 @@ rewrites is the witness against that.
 
 from __future__ import annotations
 
-import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipt_notes.errors import GitProblem
 from ipt_notes.git import Repository
-from ipt_notes.layout import SIGNED_KINDS, FileKind, kind_in_client
+from ipt_notes.layout import CLIENT_NAME, IMMUTABLE_KINDS, FileKind, kind_in_client
 from ipt_notes.loader import parse_document
 from ipt_notes.problems import Problem, Severity
-from ipt_notes.signing import content_hash, is_signed, without_cosignature
+from ipt_notes.signing import content_hash, is_signed, recorded_hash
 
 __all__ = ["Change", "Commit", "history", "verify_repository"]
 
 # Reading the recorded hash from its line spares a YAML parse of every signed version in history.
-_RECORDED_HASH = re.compile(rb"^content_hash:[ \t]*(sha256:[0-9a-f]{64})[ \t]*\r?$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -54,6 +52,7 @@ class Commit:
     parents: list[str]
     time: int
     signature: str = ""
+    author_email: str = ""
     changes: list[Change] = field(default_factory=list)
 
 
@@ -136,6 +135,8 @@ def history(repository: Repository) -> Walk | None:
             continue
         elif word == b"committer":
             commits[-1].time = int(rest.rsplit(b" ", 2)[1])
+        elif word == b"author":
+            commits[-1].author_email = _email(rest.decode("utf-8", "replace"))
         elif word in (b"from", b"merge"):
             commits[-1].parents.append(ids.get(rest) or rest.decode())
         elif word == b"M":
@@ -177,13 +178,24 @@ def _merge_changes(walk: Walk) -> None:
                     commit.changes.append(change)
 
 
+# What the history walk keeps: notes that are signed and co-signatures, which never change once
+# committed, and the contract, which names the supervisor a co-signature must come from.
+_WALKED_KINDS = IMMUTABLE_KINDS | {FileKind.CLIENT}
+
+
 def _signable(path: str) -> bool:
-    return kind_in_client(tuple(path.split("/"))) in SIGNED_KINDS
+    return kind_in_client(tuple(path.split("/"))) in _WALKED_KINDS
 
 
-def _fields(raw: bytes) -> dict[str, object]:
+def _email(identity: str) -> str:
+    """The address in `Name <address>` (and whatever follows it), lowercased; empty without one."""
+    start, end = identity.find("<"), identity.find(">")
+    return identity[start + 1 : end].strip().lower() if 0 <= start < end else ""
+
+
+def _fields(raw: bytes, *, front_matter: bool = True) -> dict[str, object]:
     try:
-        data = parse_document(raw, front_matter=True).data
+        data = parse_document(raw, front_matter=front_matter).data
     except Exception:  # noqa: BLE001 - a version that does not parse is judged by its bytes alone
         return {}
     return data if isinstance(data, dict) else {}
@@ -218,25 +230,24 @@ def _notes_history(walk: Walk, report: _Report) -> None:
                 if change.status == "D":
                     report.add(change.path, "verify-signed-deleted", f"the signed note was deleted in commit {short}")
                     continue
-                if change.new == before.blob:
-                    continue
-                raw = walk.blobs.get(change.new, b"")
-                if without_cosignature(raw) != without_cosignature(before.raw):
-                    # The note as signed stays the reference for later commits and for its addenda.
+                if change.new != before.blob:
+                    # Byte for byte, line endings included. The note as signed stays the
+                    # reference for later commits and for its addenda.
                     report.add(
                         change.path,
                         "verify-signed-changed",
                         f"the note signed in commit {before.commit[:12]} was changed in commit {short}",
                     )
-                else:
-                    signed[change.path] = _Signed(change.new, before.commit, raw)
                 continue
             if change.status == "D":
                 continue
             raw = walk.blobs.get(change.new, b"")
-            if is_signed(raw):
-                recorded = _RECORDED_HASH.search(raw)
-                if recorded is None or recorded.group(1).decode() != content_hash(raw):
+            if kind_in_client(tuple(change.path.split("/"))) is FileKind.COSIGNATURE:
+                _cosignature_author(walk, commit, change.path, report)
+                signed[change.path] = _Signed(change.new, commit.sha, raw)
+            elif is_signed(raw):
+                recorded = recorded_hash(raw)
+                if recorded is None or recorded != content_hash(raw):
                     report.add(
                         change.path,
                         "verify-hash-mismatch",
@@ -245,6 +256,22 @@ def _notes_history(walk: Walk, report: _Report) -> None:
                 signed[change.path] = _Signed(change.new, commit.sha, raw)
     if walk.commits:
         _addenda(walk, signed, report)
+
+
+def _cosignature_author(walk: Walk, commit: Commit, path: str, report: _Report) -> None:
+    """A co-signature is committed by the supervisor that client.yaml names in that commit,
+    matched by e-mail address: one written by anyone else is reported."""
+    files = walk.files_at(commit.sha) or {}
+    contract = _fields(walk.blobs.get(files.get(CLIENT_NAME, ""), b""), front_matter=False)
+    supervisor = contract.get("supervisor")
+    expected = _email(supervisor) if isinstance(supervisor, str) else ""
+    if not expected or expected != commit.author_email:
+        report.add(
+            path,
+            "verify-cosignature-author",
+            f"the co-signature was committed in commit {commit.sha[:12]} by someone other than the supervisor "
+            "client.yaml named then",
+        )
 
 
 def _addenda(walk: Walk, signed: dict[str, _Signed], report: _Report) -> None:

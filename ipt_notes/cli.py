@@ -426,10 +426,12 @@ def sign(notes: NotesArgument) -> None:
 def cosign(notes: NotesArgument) -> None:
     """Co-sign signed notes as the supervisor named in client.yaml, and commit.
 
-    The co-signature (cosigned_by, cosigned_at) is added in lines the content hash leaves out, so
-    the clinician's signature stays valid. Git's author identity must be the supervisor's. A
+    Each co-signature is a new file beside its note (sessions/07.cosignature.yaml for
+    sessions/07.md, review.cosignature.yaml for review.md) that names the note and repeats its
+    content hash, with cosigned_by and cosigned_at; the signed note itself never changes. Git's
+    author identity must be the supervisor's, and verify checks that the commit is theirs. A
     supervisor may work in a clone of the client's repository and push to its backup; the
-    clinician brings the co-signatures in with ipt-notes pull.
+    clinician brings the co-signatures in with ipt-notes pull. Prints the co-signatures written.
     """
     from ipt_notes.commands.sign import cosign_notes
 

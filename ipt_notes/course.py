@@ -21,7 +21,9 @@ from ipt_notes.layout import (
     SESSIONS_DIR,
     FileKind,
     addendum_numbers,
+    cosigned_note,
     is_valid_client_id,
+    kind_in_client,
     scan_client,
     session_number,
 )
@@ -31,6 +33,7 @@ from ipt_notes.vocabulary import phases
 
 __all__ = [
     "AddendumNote",
+    "Cosignature",
     "Course",
     "SessionNote",
     "build_course",
@@ -58,6 +61,13 @@ class AddendumNote(NamedTuple):
     data: dict[str, Any] | None
 
 
+class Cosignature(NamedTuple):
+    note: str
+    """The note it co-signs by its own name, relative to the client folder (`sessions/07.md`)."""
+    path: Path
+    data: dict[str, Any] | None
+
+
 class Course(NamedTuple):
     client_id: str
     folder: Path
@@ -69,6 +79,7 @@ class Course(NamedTuple):
     addenda: tuple[AddendumNote, ...] = ()
     present: frozenset[Path] = frozenset()
     """Every file the course has, readable or not."""
+    cosignatures: tuple[Cosignature, ...] = ()
 
     @property
     def planned(self) -> int | None:
@@ -153,7 +164,11 @@ def build_course(folder: Path, fields: Mapping[Path, dict[str, Any] | None]) -> 
     """A course from the fields of each file that exists (None where a file is unreadable or refused)."""
     notes = []
     addenda = []
+    cosignatures = []
     for path, data in fields.items():
+        if kind_in_client(path.relative_to(folder).parts) is FileKind.COSIGNATURE:
+            cosignatures.append(Cosignature(cosigned_note(path.relative_to(folder).as_posix()), path, data))
+            continue
         if path.parent.parent != folder or path.parent.name != SESSIONS_DIR:
             continue
         if (number := session_number(path.name)) is not None:
@@ -171,6 +186,7 @@ def build_course(folder: Path, fields: Mapping[Path, dict[str, Any] | None]) -> 
         review=fields.get(folder / REVIEW_NAME),
         addenda=tuple(sorted(addenda, key=lambda a: (a.session, a.number))),
         present=frozenset(fields),
+        cosignatures=tuple(sorted(cosignatures, key=lambda cosignature: cosignature.note)),
     )
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "CLIENT_NAME",
     "CONFIG_NAME",
     "FORMULATION_NAME",
+    "IMMUTABLE_KINDS",
     "INVENTORY_NAME",
     "PRIVATE_DIR",
     "REGISTER_NAME",
@@ -44,6 +45,8 @@ __all__ = [
     "addendum_numbers",
     "client_files",
     "client_root_of",
+    "cosignature_path",
+    "cosigned_note",
     "find_client_folder",
     "find_practice",
     "in_practice",
@@ -82,6 +85,8 @@ TEMPLATES_DIR = "templates"
 _CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}\Z")
 _SESSION_NAME = re.compile(r"([0-9]{2,3})\.md\Z")
 _ADDENDUM_NAME = re.compile(r"([0-9]{2,3})\.addendum-([1-9][0-9]*)\.md\Z")
+_COSIGNATURE_SUFFIX = ".cosignature.yaml"
+_COSIGNATURE_NAME = re.compile(r"([0-9]{2,3})(?:\.addendum-[1-9][0-9]*)?\.cosignature\.yaml\Z")
 # Folders never read when a tree is searched: git's own, and psychotherapy (process) notes,
 # which are kept apart from the record.
 _SKIPPED_DIRS = frozenset({".git", PRIVATE_DIR, "node_modules", "__pycache__"})
@@ -99,6 +104,7 @@ class FileKind(StrEnum):
     SESSION = "session"
     ADDENDUM = "addendum"
     REVIEW = "review"
+    COSIGNATURE = "cosignature"
 
     @property
     def has_front_matter(self) -> bool:
@@ -109,6 +115,8 @@ class FileKind(StrEnum):
 _MARKDOWN_KINDS = frozenset({FileKind.FORMULATION, FileKind.SESSION, FileKind.ADDENDUM, FileKind.REVIEW})
 SIGNED_KINDS = frozenset({FileKind.SESSION, FileKind.ADDENDUM, FileKind.REVIEW})
 """The kinds a clinician signs, and that never change once signed."""
+IMMUTABLE_KINDS = SIGNED_KINDS | {FileKind.COSIGNATURE}
+"""The kinds that never change once committed signed: signed notes, and every co-signature."""
 
 _CLIENT_FILES = {
     SETTINGS_NAME: FileKind.COURSE_SETTINGS,
@@ -116,6 +124,7 @@ _CLIENT_FILES = {
     INVENTORY_NAME: FileKind.INVENTORY,
     FORMULATION_NAME: FileKind.FORMULATION,
     REVIEW_NAME: FileKind.REVIEW,
+    REVIEW_NAME.removesuffix(".md") + _COSIGNATURE_SUFFIX: FileKind.COSIGNATURE,
 }
 _PRACTICE_FILES = {CONFIG_NAME: FileKind.CONFIG, REGISTER_NAME: FileKind.REGISTER}
 
@@ -180,12 +189,25 @@ def kind_in_client(relative: tuple[str, ...]) -> FileKind | None:
             return FileKind.SESSION
         if _ADDENDUM_NAME.match(relative[1]):
             return FileKind.ADDENDUM
+        if _COSIGNATURE_NAME.match(relative[1]):
+            return FileKind.COSIGNATURE
     return None
 
 
+def cosignature_path(note: str) -> str:
+    """Where the co-signature of a note (relative to its client folder, `sessions/07.md`) goes:
+    beside it, under its name (`sessions/07.cosignature.yaml`)."""
+    return note.removesuffix(".md") + _COSIGNATURE_SUFFIX
+
+
+def cosigned_note(cosignature: str) -> str:
+    """The note a co-signature file (relative to its client folder) belongs to, by its name."""
+    return cosignature.removesuffix(_COSIGNATURE_SUFFIX) + ".md"
+
+
 def note_folder(path: Path, kind: FileKind) -> Path:
-    """The client folder of a notes file, from its kind: notes and addenda sit one level down."""
-    return path.parent.parent if kind in (FileKind.SESSION, FileKind.ADDENDUM) else path.parent
+    """The client folder of a notes file: what sits in sessions/ is one level down."""
+    return path.parent.parent if path.parent.name == SESSIONS_DIR and kind is not None else path.parent
 
 
 def in_practice(folder: Path) -> bool:

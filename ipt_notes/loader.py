@@ -47,6 +47,7 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "SIGNATURE_KEYS",
     "Document",
     "NodePath",
     "Positions",
@@ -145,8 +146,11 @@ def _refuse(rule: str, message: str, mark: Any, line_offset: int) -> LoadError:
     return LoadError(rule=rule, message=message, line=line, col=col)
 
 
-def _build(text: str, line_offset: int, positions: Positions | None) -> object:
-    """Build the document from libyaml events; record node positions when asked."""
+def _build(
+    text: str, line_offset: int, positions: Positions | None, top_keys: dict[str, tuple[int, int]] | None = None
+) -> object:
+    """Build the document from libyaml events; record node positions, and the (0-based) line and
+    column of each key of the top-level mapping, when asked."""
     if _Parser is None:  # pragma: no cover - PyYAML built without libyaml
         raise MissingLibyaml()
     parser = _Parser(text)
@@ -175,6 +179,8 @@ def _build(text: str, line_offset: int, positions: Positions | None) -> object:
                     if raw in top:
                         raise _duplicate(text, line_offset, event, paths, raw, positions)
                     pending[-1] = raw
+                    if top_keys is not None and len(containers) == 1:
+                        top_keys[raw] = (event.start_mark.line, event.start_mark.column)
                     if positions is not None:
                         positions.keys[paths[-1] + (raw,)] = _at(event.start_mark, line_offset)
                     continue
@@ -344,7 +350,40 @@ def parse_document(raw: bytes, *, front_matter: bool) -> Document:
     yaml_text = text[first_end + 1 : closing.start()]
     body_start = text.find("\n", closing.end())
     body = "" if body_start < 0 else text[body_start + 1 :]
-    return Document(data=load_yaml(yaml_text, 1), yaml_text=yaml_text, line_offset=1, body=body)
+    return Document(data=_load_front_matter(yaml_text), yaml_text=yaml_text, line_offset=1, body=body)
+
+
+SIGNATURE_KEYS = ("status", "signed_by", "signed_at", "content_hash")
+"""The front-matter fields that sign writes and the content hash reads, line by line."""
+_SIGNATURE_LINE = re.compile(r"^(" + "|".join(SIGNATURE_KEYS) + r")[ \t]*:", re.MULTILINE)
+
+
+def _load_front_matter(yaml_text: str) -> object:
+    """Parse front matter, refusing any line that starts like a signature field but is not one.
+
+    YAML lets a line inside a quoted value start at column 0, so without this a line such as
+    `content_hash: ...` or `status: ...` could hide inside another field's text, where a
+    line-based reading of the signature (sign's edits, the README's hash recipe) would take it
+    for the field. With it, every line that starts with a signature key's name is that key.
+    """
+    top_keys: dict[str, tuple[int, int]] = {}
+    try:
+        data = _build(yaml_text, 1, None, top_keys)
+    except yaml.YAMLError as error:
+        raise _translate_yaml_error(error, yaml_text, 1) from None
+    for found in _SIGNATURE_LINE.finditer(yaml_text):
+        line = yaml_text.count("\n", 0, found.start())
+        if top_keys.get(found.group(1)) != (line, 0):
+            raise LoadError(
+                rule="signature-line",
+                message=(
+                    f"this line starts like the note's {found.group(1)} field but belongs to another value: "
+                    "indent it, so that no line of a value can pass for a signature field"
+                ),
+                line=line + 2,
+                col=1,
+            )
+    return data
 
 
 # A link is never followed and a pipe never waited on: the file is opened as it stands, then

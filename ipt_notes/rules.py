@@ -486,6 +486,7 @@ def _client_matches_folder(ctx: RuleContext) -> Iterator[Finding]:
     ]
     files += [(note.path, note.data) for note in course.sessions]
     files += [(addendum.path, addendum.data) for addendum in course.addenda]
+    files += [(cosignature.path, cosignature.data) for cosignature in course.cosignatures]
     for path, data in files:
         if data is not None and data.get("client") != course.client_id:
             yield Finding(path, f"the client differs from client.yaml's ({course.client_id})", ("client",))
@@ -647,21 +648,60 @@ def _deficits_with_life_events(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+def _signed_notes(course: Course) -> Iterator[tuple[str, Path, dict[str, Any]]]:
+    """Every signed note, addendum and review, with its path relative to the client folder."""
+    notes: list[tuple[Path, dict[str, Any] | None]] = [(note.path, note.data) for note in course.sessions]
+    notes += [(addendum.path, addendum.data) for addendum in course.addenda]
+    notes.append((course.file(REVIEW_NAME), course.review))
+    for path, data in notes:
+        if data is not None and _signed(data):
+            yield path.relative_to(course.folder).as_posix(), path, data
+
+
+def _supervisor(course: Course) -> str | None:
+    supervisor = (course.client or {}).get("supervisor")
+    return supervisor if isinstance(supervisor, str) and supervisor else None
+
+
 @rule(
     "cosign-pending",
     Severity.WARNING,
     "When client.yaml names a supervisor, every signed note awaits the supervisor's co-signature.",
 )
 def _cosign_pending(ctx: RuleContext) -> Iterator[Finding]:
-    course = ctx.course
-    if not (course.client or {}).get("supervisor"):
+    if _supervisor(ctx.course) is None:
         return
-    notes: list[tuple[Path, dict[str, Any] | None]] = [(note.path, note.data) for note in course.sessions]
-    notes += [(addendum.path, addendum.data) for addendum in course.addenda]
-    notes.append((course.file(REVIEW_NAME), course.review))
-    for path, data in notes:
-        if data is not None and _signed(data) and "cosigned_by" not in data:
+    cosigned = {cosignature.note for cosignature in ctx.course.cosignatures}
+    for relative, path, _ in _signed_notes(ctx.course):
+        if relative not in cosigned:
             yield Finding(path, "signed, and awaiting the supervisor's co-signature (ipt-notes cosign)", ("status",))
+
+
+@rule(
+    "cosignature-matches",
+    Severity.ERROR,
+    "A co-signature sits beside the signed note it names, repeats that note's content hash, and is the supervisor's.",
+)
+def _cosignature_matches(ctx: RuleContext) -> Iterator[Finding]:
+    course = ctx.course
+    signed = {relative: data for relative, _, data in _signed_notes(course)}
+    supervisor = _supervisor(course)
+    for cosignature in course.cosignatures:
+        data = cosignature.data
+        if data is None:
+            continue
+        note = signed.get(cosignature.note)
+        if data["note"] != cosignature.note:
+            yield Finding(cosignature.path, "it names another note than the one whose name it carries", ("note",))
+        elif note is None:
+            what = "is not signed" if course.folder / cosignature.note in course.present else "does not exist"
+            yield Finding(cosignature.path, f"the note it co-signs {what}", ("note",))
+        elif data["content_hash"] != note.get("content_hash"):
+            yield Finding(
+                cosignature.path, "its content hash is not the note's: it co-signs another text", ("content_hash",)
+            )
+        if supervisor is not None and data["cosigned_by"] != supervisor:
+            yield Finding(cosignature.path, "it is not by the supervisor client.yaml names", ("cosigned_by",))
 
 
 # Running them

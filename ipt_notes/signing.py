@@ -1,18 +1,20 @@
-"""Signing: the content hash of a note, and the edits `sign` and `cosign` make to a draft.
+"""Signing: the content hash of a note, and the edits `sign` makes to a draft.
 
 The content hash is defined so that anyone can recompute it with standard tools:
 
     Take the file's bytes. In its front matter (from the opening `---` line to the closing `---`
-    or `...` line), drop every line that starts with `content_hash:`, `cosigned_by:` or
-    `cosigned_at:`. The hash is `sha256:` followed by the SHA-256 of what remains, in lowercase hex.
+    or `...` line), drop the one line that starts with `content_hash:`. The hash is `sha256:`
+    followed by the SHA-256 of what remains, in lowercase hex.
 
-For example: `awk 'NR==1{f=1} f && /^(---|\\.\\.\\.)$/ && NR>1{f=0}
-f && /^(content_hash|cosigned_by|cosigned_at):/{next} {print}' NOTE | sha256sum` (with LF line
-endings; the hash is over the bytes as they are, so CRLF files hash with their CRs).
+For example: `awk 'NR==1{f=1} f && /^(---|\\.\\.\\.)$/ && NR>1{f=0} f && /^content_hash:/{next} {print}'
+NOTE | sha256sum` (the hash is over the bytes as they are, so CRLF files hash with their CRs).
 
 Everything else is covered, the body, the status, the signer and the time of signing included, so
-no word of a signed note can change without the hash telling. Co-signing adds lines the hash
-leaves out, so a supervisor's co-signature does not break the clinician's.
+no word of a signed note can change without the hash telling. The recipe is exact for every note
+ipt-notes accepts: the loader refuses a line of any other value that starts with a signature
+key's name (see `loader.SIGNATURE_KEYS`), and the hash's own line is the one `sign` writes,
+`content_hash: sha256:<64 hex digits>`. A supervisor's co-signature is a file of its own beside
+the note, so a signed note's bytes never change at all.
 """
 
 from __future__ import annotations
@@ -22,24 +24,16 @@ import hashlib
 import re
 
 from ipt_notes.errors import LoadError, RefusedInput
-from ipt_notes.loader import parse_document, yaml_scalar
+from ipt_notes.loader import SIGNATURE_KEYS, parse_document, yaml_scalar
 from ipt_notes.vocabulary import statuses
 
-__all__ = [
-    "HASH_EXCLUDED",
-    "add_cosignature",
-    "content_hash",
-    "is_signed",
-    "signed_with_origins",
-    "timestamp",
-    "without_cosignature",
-]
+__all__ = ["content_hash", "is_signed", "recorded_hash", "signed_with_origins", "timestamp"]
 
-HASH_EXCLUDED = ("content_hash", "cosigned_by", "cosigned_at")
-_EXCLUDED = re.compile(rb"(?:" + b"|".join(key.encode() for key in HASH_EXCLUDED) + rb"):")
+_HASH_LINE = re.compile(rb"content_hash:")
+_CANONICAL_HASH_LINE = re.compile(rb"content_hash: sha256:[0-9a-f]{64}\r?\n?\Z")
 _FENCE = re.compile(rb"(?:---|\.\.\.)[ \t]*\r?\n?\Z")
-_SIGNATURE_KEYS = re.compile(rb"(?:status|signed_by|signed_at|content_hash|cosigned_by|cosigned_at):")
-_STATUS = re.compile(rb"status:")
+_SIGNATURE_KEYS = re.compile(rb"(?:" + "|".join(SIGNATURE_KEYS).encode() + rb")[ \t]*:")
+_STATUS = re.compile(rb"status[ \t]*:")
 
 
 def _front_matter_end(lines: list[bytes]) -> int:
@@ -53,13 +47,7 @@ def _front_matter_end(lines: list[bytes]) -> int:
     raise RefusedInput("the note's front matter is never closed")
 
 
-_COSIGNATURE_LINE = re.compile(rb"(?:cosigned_by|cosigned_at):[^\n]*\n")
 _PLAIN_STATUS = re.compile(rb"status:[ \t]*(signed|draft)(?:[ \t]+#[^\n]*)?[ \t]*\r?\n?\Z")
-
-
-def without_cosignature(raw: bytes) -> bytes:
-    """The note as its signer signed it: a later co-signature is the one change a signed note may have."""
-    return _COSIGNATURE_LINE.sub(b"", raw.replace(b"\r\n", b"\n"))
 
 
 def is_signed(raw: bytes) -> bool:
@@ -88,11 +76,48 @@ def is_signed(raw: bytes) -> bool:
 
 
 def content_hash(raw: bytes) -> str:
-    """The content hash of a note's bytes (see the module's documentation)."""
+    """The content hash of a note's bytes (see the module's documentation).
+
+    The line left out is the top-level `content_hash` field, found through the parser whenever
+    the line-based reading could be in doubt (several lines start with `content_hash:`, or the
+    one that does is not in the form sign writes). A hash field written in any other form is
+    left in, so that the note cannot match its own hash and is reported as changed.
+    """
     lines = raw.splitlines(keepends=True)
-    end = _front_matter_end(lines)
-    kept = [line for index, line in enumerate(lines) if not (0 < index < end and _EXCLUDED.match(line))]
+    excluded = _hash_line(raw, lines)
+    kept = lines if excluded is None else lines[:excluded] + lines[excluded + 1 :]
     return "sha256:" + hashlib.sha256(b"".join(kept)).hexdigest()
+
+
+def recorded_hash(raw: bytes) -> str | None:
+    """The content hash a note records, read from the line the hash leaves out; None without one."""
+    lines = raw.splitlines(keepends=True)
+    try:
+        index = _hash_line(raw, lines)
+    except RefusedInput:
+        return None
+    return None if index is None else lines[index].split(b":", 1)[1].strip().decode("ascii")
+
+
+def _hash_line(raw: bytes, lines: list[bytes]) -> int | None:
+    """The index of the line the content hash leaves out: the content_hash field's, in its form."""
+    end = _front_matter_end(lines)
+    candidates = [index for index in range(1, end) if _HASH_LINE.match(lines[index])]
+    if len(candidates) == 1 and _CANONICAL_HASH_LINE.match(lines[candidates[0]]):
+        return candidates[0]
+    return _hash_field_line(raw, candidates, lines) if candidates else None
+
+
+def _hash_field_line(raw: bytes, candidates: list[int], lines: list[bytes]) -> int | None:
+    """Which of the front-matter lines starting `content_hash:` is the field, in its canonical
+    form; None when none can be trusted to be."""
+    try:
+        parse_document(raw, front_matter=True)
+    except LoadError:
+        return None  # a line that only looks like the field, or YAML that does not parse
+    # Parsed, so the loader has made sure that only the field's own line starts this way.
+    canonical = [index for index in candidates if _CANONICAL_HASH_LINE.match(lines[index])]
+    return canonical[0] if len(canonical) == 1 else None
 
 
 def _scalar(value: str) -> bytes:
@@ -134,15 +159,3 @@ def signed_with_origins(raw: bytes, *, signer: str, when: str) -> tuple[bytes, l
     front.insert(at + 3, (status, b"content_hash: " + digest.encode("ascii") + newline))
     result = head + front + tail
     return b"".join(line for _, line in result), [n for n, _ in result]
-
-
-def add_cosignature(raw: bytes, *, cosigner: str, when: str) -> bytes:
-    """The signed note with `cosigned_by` and `cosigned_at` added after its content hash."""
-    lines = raw.splitlines(keepends=True)
-    end = _front_matter_end(lines)
-    newline = b"\r\n" if lines[0].endswith(b"\r\n") else b"\n"
-    at = next((i for i in range(1, end) if lines[i].startswith(b"content_hash:")), None)
-    if at is None:
-        raise RefusedInput("the note carries no content hash: sign it before it is co-signed")
-    cosignature = [b"cosigned_by: " + _scalar(cosigner) + newline, b"cosigned_at: " + when.encode("ascii") + newline]
-    return b"".join(lines[: at + 1] + cosignature + lines[at + 1 :])

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from ipt_notes.checks import FileCheck, inspect_bytes, load_problem
 from ipt_notes.errors import ExitCode, GitProblem, LoadError, NotesInvalid
 from ipt_notes.layout import (
+    IMMUTABLE_KINDS,
     PRIVATE_DIR,
     SESSIONS_DIR,
     SETTINGS_NAME,
-    SIGNED_KINDS,
     FileKind,
     kind_in_client,
     link_below_root,
@@ -121,7 +121,7 @@ def _head(unit: Unit) -> _Head | None:
 
     folder = unit.folder
     assert folder is not None
-    signable = any(kind in SIGNED_KINDS and path in unit.report for path, kind, _ in unit.files)
+    signable = any(kind in IMMUTABLE_KINDS and path in unit.report for path, kind, _ in unit.files)
     if not signable and unit.present is None:
         return None
     try:
@@ -132,30 +132,30 @@ def _head(unit: Unit) -> _Head | None:
     return _Head(blobs, repository.object_format, repository.work_tree, folder)
 
 
-def _signed_at_head(head: _Head, blob: str) -> bytes | None:
-    """The bytes of a blob at HEAD when they are a signed note (as the parser reads it), else None."""
+def _signed_at_head(head: _Head, blob: str, kind: FileKind) -> bytes | None:
+    """The bytes of a blob at HEAD when they can never change: a signed note (as the parser reads
+    it) or a co-signature; else None."""
     from ipt_notes.git import run_git
     from ipt_notes.signing import is_signed
 
     committed = run_git(["cat-file", "blob", blob], cwd=head.work_tree).stdout
-    return committed if is_signed(committed) else None
+    return committed if kind is FileKind.COSIGNATURE or is_signed(committed) else None
 
 
 def _against_head(head: _Head, check: FileCheck, raw: bytes) -> list[Problem]:
     """A note signed at HEAD that differs from that version now, whatever it says of itself: edited
     with its hash made to match, spelled differently, or turned back into a draft."""
-    from ipt_notes.signing import without_cosignature
-
     blob = head.blobs.get(head.work_tree / check.path.relative_to(head.folder))
     if blob is None or _blob_id(raw, head.object_format) == blob:
         return []
-    committed = _signed_at_head(head, blob)
-    if committed is None or without_cosignature(committed) == without_cosignature(raw):
+    if _signed_at_head(head, blob, check.kind) is None:
         return []
     assert check.document is not None
     positions = yaml_positions(check.document.yaml_text, check.document.line_offset)
     line, col = positions.of_value(("status",))
     message = "this note was signed at HEAD and differs from that version: a signed note never changes; add an addendum"
+    if check.kind is FileKind.COSIGNATURE:
+        message = "this co-signature was committed at HEAD and differs from that version: a co-signature never changes"
     return [Problem(check.shown, line, col, Severity.ERROR, "signed-note-changed", message)]
 
 
@@ -165,9 +165,10 @@ def _missing_signed(head: _Head, unit: Unit, present: Collection[Path]) -> list[
     for path, blob in sorted(head.blobs.items()):
         relative = path.relative_to(head.work_tree)
         local = head.folder / relative
-        if local in present or kind_in_client(relative.parts) not in SIGNED_KINDS:
+        kind = kind_in_client(relative.parts)
+        if local in present or kind not in IMMUTABLE_KINDS:
             continue
-        if _signed_at_head(head, blob) is not None:
+        if _signed_at_head(head, blob, kind) is not None:
             shown = os.path.normpath(Path(unit.shown_folder) / relative)
             message = "this note was signed at HEAD and is gone: a signed note is never deleted or moved; restore it"
             problems.append(Problem(shown, 1, 1, Severity.ERROR, "signed-note-deleted", message))
@@ -265,7 +266,7 @@ def check_unit(unit: Unit) -> list[Problem]:
         check = checks[path] = inspect_bytes(path, data, kind, shown)
         if kind in (FileKind.CONFIG, FileKind.COURSE_SETTINGS) and check.valid:
             check.problems.extend(_rule_settings(check))
-        if head is not None and check.valid and kind in SIGNED_KINDS and path in unit.report:
+        if head is not None and check.valid and kind in IMMUTABLE_KINDS and path in unit.report:
             check.problems.extend(_against_head(head, check, data))
     problems = [p for path, check in checks.items() if path in unit.report for p in check.problems]
     if head is not None and unit.present is not None:

@@ -46,6 +46,13 @@ def edit(file: str, old: str | re.Pattern[str], new: str | None) -> Edit:
     return Edit(f"{COURSE}/{file}", old, new)
 
 
+COSIGNATURE = (
+    "client: C-0001\nnote: sessions/16.md\n"
+    "content_hash: sha256:b1dab2367a8876a48fbbe8c0ba43dd0f5517f8c1deddbbb032990985478b7b43\n"
+    'cosigned_by: "S-01 <s01@clinic.example>"\ncosigned_at: 2025-04-13T09:00:00Z\n'
+)
+"""A co-signature of the example course's last note, as cosign writes it."""
+
 CASES = [
     Case(
         "contract-before-middle",
@@ -228,6 +235,18 @@ CASES = [
         "signed_at: 2025-04-14T00:30:00Z",
     ),
     Case(
+        "cosignature-matches",
+        (edit("sessions/16.cosignature.yaml", "", COSIGNATURE.replace("b1dab2", "c1dab2")),),
+        "sessions/16.cosignature.yaml",
+        "content_hash: sha256:c1dab2",
+    ),
+    Case(
+        "cosignature-matches",
+        (edit("sessions/15.cosignature.yaml", "", COSIGNATURE),),
+        "sessions/15.cosignature.yaml",
+        "note: sessions/16.md",
+    ),
+    Case(
         "addendum-target",
         (edit("sessions/16.addendum-1.md", "  note: sessions/16.md", "  note: sessions/17.md"),),
         "sessions/16.addendum-1.md",
@@ -261,6 +280,9 @@ def course_copy(tmp_path: Path, edits: tuple[Edit, ...] = ()) -> Path:
         target = root / change.file
         if change.new is None:
             target.unlink()
+            continue
+        if not target.exists() and change.old == "":
+            target.write_text(change.new)  # a file the edit adds
             continue
         text = target.read_text()
         if isinstance(change.old, re.Pattern):

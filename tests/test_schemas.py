@@ -206,6 +206,13 @@ def test_the_bundled_schema_finds_what_the_reference_finds() -> None:
 
 
 MINIMAL_DRAFTS: dict[FileKind, dict[str, object]] = {
+    FileKind.COSIGNATURE: {
+        "client": "C-0001",
+        "note": "sessions/01.md",
+        "content_hash": "sha256:" + "0" * 64,
+        "cosigned_by": "S-01 <s01@clinic.example>",
+        "cosigned_at": "2026-01-05T10:00:00Z",
+    },
     FileKind.CONFIG: {"version": 1},
     FileKind.REGISTER: {"version": 1},
     FileKind.COURSE_SETTINGS: {"version": 1},

@@ -10,29 +10,31 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 from ipt_notes.actions import message, note_item
-from ipt_notes.checks import read_checked
+from ipt_notes.checks import load_problem, read_checked
 from ipt_notes.course import client_id_of
-from ipt_notes.errors import NotesInvalid, RefusedInput
-from ipt_notes.files import replace_atomically
+from ipt_notes.errors import LoadError, NotesInvalid, RefusedInput
+from ipt_notes.files import create_new, replace_atomically
 from ipt_notes.git import commit_paths, open_client_repository
 from ipt_notes.layout import (
     CLIENT_NAME,
     SIGNED_KINDS,
     FileKind,
     client_root_of,
+    cosignature_path,
     kind_in_client,
     link_below_root,
     named_path,
 )
-from ipt_notes.loader import read_bytes, read_document
+from ipt_notes.loader import read_bytes, read_document, yaml_document
 from ipt_notes.lock import repository_lock
 from ipt_notes.problems import Severity
-from ipt_notes.signing import add_cosignature, content_hash, signed_with_origins, timestamp
+from ipt_notes.signing import content_hash, signed_with_origins, timestamp
 from ipt_notes.validation import commit_errors, shown_path, validate_course
 from ipt_notes.vocabulary import statuses
 
@@ -68,7 +70,11 @@ def find_note(note: Path, cwd: Path) -> Note:
 
 
 def note_fields(note: Note) -> dict[str, object]:
-    data = read_document(note.path, front_matter=note.kind.has_front_matter).data
+    shown = os.path.relpath(note.path)
+    try:
+        data = read_document(note.path, front_matter=note.kind.has_front_matter).data
+    except LoadError as error:
+        raise NotesInvalid(what=shown, problems=[load_problem(error, shown)]) from None
     if not isinstance(data, dict):
         raise RefusedInput(f"{note.path.name} has no fields to sign")
     return data
@@ -100,7 +106,7 @@ each note (or a refusal)."""
 
 
 def _rewrite_and_commit(
-    cwd: Path, notes: list[Path], action: str, rewrite: Rewrite, now: dt.datetime | None
+    cwd: Path, notes: list[Path], action: str, rewrite: Rewrite, now: dt.datetime | None, *, new_files: bool = False
 ) -> list[Path]:
     """Every client's notes checked and rewritten first, under all their locks; then, only if none
     was refused, each client's notes written and committed, one commit per client."""
@@ -119,7 +125,10 @@ def _rewrite_and_commit(
         }
         for folder, texts in plans.items():
             for path, text in texts.items():
-                replace_atomically(path, text)
+                if new_files:
+                    create_new(path, text)  # a co-signature is never written over another
+                else:
+                    replace_atomically(path, text)
             commit_paths(
                 repositories[folder],
                 list(texts),
@@ -155,10 +164,14 @@ def _supervisor(folder: Path) -> str | None:
     return supervisor if isinstance(supervisor, str) and supervisor else None
 
 
+def _cosignature_of(note: Note) -> Path:
+    return note.folder / cosignature_path(note.path.relative_to(note.folder).as_posix())
+
+
 def awaiting_cosignature(path: Path) -> bool:
     """Whether the client of a signed note names a supervisor who has not co-signed it yet."""
     note = find_note(path, Path.cwd())
-    return _supervisor(note.folder) is not None and "cosigned_by" not in note_fields(note)
+    return _supervisor(note.folder) is not None and not os.path.lexists(_cosignature_of(note))
 
 
 def _cosigned(notes: list[Note], cosigner: str, when: str, cwd: Path) -> dict[Path, bytes]:
@@ -166,9 +179,10 @@ def _cosigned(notes: list[Note], cosigner: str, when: str, cwd: Path) -> dict[Pa
     for note in notes:
         fields = note_fields(note)
         supervisor = _supervisor(note.folder)
+        target = _cosignature_of(note)
         if fields.get("status") != statuses().signed:
             raise RefusedInput(f"{note.label} is not signed yet: it is co-signed after the clinician signs it")
-        if "cosigned_by" in fields:
+        if os.path.lexists(target):
             raise RefusedInput(f"{note.label} is already co-signed")
         if supervisor is None:
             raise RefusedInput(f"{note.label}: client.yaml names no supervisor, so there is no co-signature to give")
@@ -176,13 +190,21 @@ def _cosigned(notes: list[Note], cosigner: str, when: str, cwd: Path) -> dict[Pa
             raise RefusedInput(
                 f"{note.label}: only the supervisor named in client.yaml co-signs (git's identity is not)"
             )
-        raw = read_bytes(note.path)
-        if content_hash(raw) != fields.get("content_hash"):
+        digest = content_hash(read_bytes(note.path))
+        if digest != fields.get("content_hash"):
             raise RefusedInput(f"{note.label} was changed after signing: it cannot be co-signed")
-        texts[note.path] = add_cosignature(raw, cosigner=cosigner, when=when)
+        cosignature: dict[str, object] = {
+            "client": client_id_of(note.folder),
+            "note": note.path.relative_to(note.folder).as_posix(),
+            "content_hash": digest,
+            "cosigned_by": cosigner,
+            "cosigned_at": when,
+        }
+        texts[target] = yaml_document(cosignature).encode("utf-8")
     return texts
 
 
 def cosign_notes(cwd: Path, notes: list[Path], *, now: dt.datetime | None = None) -> list[Path]:
-    """Add the supervisor's co-signature to signed notes, one commit per client."""
-    return _rewrite_and_commit(cwd, notes, "cosign", _cosigned, now)
+    """Co-sign signed notes as the supervisor, one commit per client: each co-signature is a new
+    file beside its note, naming the note and its content hash; the note itself is not touched."""
+    return _rewrite_and_commit(cwd, notes, "cosign", _cosigned, now, new_files=True)

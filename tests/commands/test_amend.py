@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -154,11 +155,13 @@ def test_amend_refuses_a_note_changed_after_signing(signed_practice: Path, monke
 def test_amend_refuses_a_signed_note_with_uncommitted_changes(
     signed_practice: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A co-signature line leaves the hash intact, but the addendum must link to what is committed."""
+    """The hash's own line ending leaves the hash intact, but the addendum must link to what is committed."""
     repo = signed_practice / CLIENT
     tip = head(repo)
     note = signed_practice / NOTE
-    note.write_text(note.read_text().replace("status: signed", "status: signed\ncosigned_by: S-01 <s@x.example>", 1))
+    before = content_hash(note.read_bytes())
+    note.write_bytes(re.sub(rb"(content_hash: [^\n]*)\n", rb"\1\r\n", note.read_bytes(), count=1))
+    assert content_hash(note.read_bytes()) == before
     code, out, err = cli(signed_practice, "amend", NOTE, monkeypatch=monkeypatch)
     assert (code, out) == (3, "")
     assert "sessions/01.md has changes that are not committed" in err

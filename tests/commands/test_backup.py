@@ -283,7 +283,7 @@ def test_pull_brings_in_a_supervisors_cosignature(
     assert "C-0042: pulled 1 new commit" in err.splitlines()
     assert head(repo) == theirs
     assert git(repo, "rev-parse", "HEAD~1").strip() == ours
-    assert f"cosigned_by: {SUPERVISOR}" in (repo / "sessions" / "01.md").read_text().replace('"', "")
+    assert f"cosigned_by: {SUPERVISOR}" in (repo / "sessions" / "01.cosignature.yaml").read_text().replace('"', "")
     code, out, err = cli(practice, "log", "C-0042", "--format", "json", monkeypatch=monkeypatch)
     assert code == 0, err
     entries = json.loads(out)

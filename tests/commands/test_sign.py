@@ -25,6 +25,7 @@ from tests.helpers import (
     fields,
     git,
     head,
+    mode,
     resign,
     script,
 )
@@ -297,19 +298,28 @@ def test_supervised_notes_await_cosignature_and_the_supervisor_cosigns(
     assert "only the supervisor" in err
     assert head(repo) == signing
     act_as_supervisor(monkeypatch)
-    signed_hash = fields(note)["content_hash"]
+    signed = note.read_bytes()
     outputs.append(cli(repo, "cosign", "sessions/01.md", monkeypatch=monkeypatch))
     code, out, err = outputs[-1]
-    assert (code, out) == (0, "sessions/01.md\n"), err
-    data = fields(note)
-    assert data["cosigned_by"] == SUPERVISOR
-    assert str(data["cosigned_at"]).endswith("Z")
-    assert data["signed_by"] == IDENTITY
-    assert data["content_hash"] == signed_hash == content_hash(note.read_bytes())
+    assert (code, out) == (0, "sessions/01.cosignature.yaml\n"), err
+    # The note is untouched; the co-signature is a file of its own that names it and its hash.
+    assert note.read_bytes() == signed
+    cosignature = repo / "sessions" / "01.cosignature.yaml"
+    assert fields(cosignature) == {
+        "client": "C-0042",
+        "note": "sessions/01.md",
+        "content_hash": content_hash(signed),
+        "cosigned_by": SUPERVISOR,
+        "cosigned_at": fields(cosignature)["cosigned_at"],
+    }
+    assert str(fields(cosignature)["cosigned_at"]).endswith("Z")
+    assert mode(cosignature) == 0o600
     assert git(repo, "log", "-1", "--format=%s|%an") == "cosign C-0042 1|S-01\n"
-    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["sessions/01.md"]
-    outputs.append(cli(practice, "validate", NOTE, monkeypatch=monkeypatch))
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == ["sessions/01.cosignature.yaml"]
+    outputs.append(cli(practice, "validate", CLIENT, monkeypatch=monkeypatch))
     assert outputs[-1][:2] == (0, "")
+    outputs.append(cli(practice, "verify", "C-0042", monkeypatch=monkeypatch))
+    assert outputs[-1][0] == 0, outputs[-1]
     outputs.append(cli(practice, "cosign", NOTE, monkeypatch=monkeypatch))
     code, out, err = outputs[-1]
     assert (code, out) == (2, "")
@@ -361,11 +371,40 @@ def test_the_supervisor_cosigns_in_a_clone_of_the_client(
     git(tmp_path, "clone", "-q", str(repo), str(clone))
     act_as_supervisor(monkeypatch)
     code, out, err = cli(clone / "sessions", "cosign", "01.md", monkeypatch=monkeypatch)
-    assert (code, out) == (0, "01.md\n"), err
+    assert (code, out) == (0, "01.cosignature.yaml\n"), err
     assert git(clone, "log", "-1", "--format=%s|%an") == "cosign C-0042 1|S-01\n"
-    assert fields(clone / "sessions/01.md")["cosigned_by"] == SUPERVISOR
+    assert fields(clone / "sessions/01.cosignature.yaml")["cosigned_by"] == SUPERVISOR
     assert head(repo) == tip
-    assert "cosigned_by" not in fields(signed_practice / NOTE)
+    assert not (repo / "sessions/01.cosignature.yaml").exists()
+
+
+def test_a_cosignature_by_anyone_but_the_supervisor_is_found(
+    signed_practice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The clinician writes the supervisor's co-signature by hand and commits it past the hook.
+    repo = signed_practice / CLIENT
+    name_supervisor(signed_practice)
+    note = (signed_practice / NOTE).read_bytes()
+    forged = repo / "sessions" / "01.cosignature.yaml"
+    forged.write_text(
+        f"client: C-0042\nnote: sessions/01.md\ncontent_hash: {content_hash(note)}\n"
+        f'cosigned_by: "{SUPERVISOR}"\ncosigned_at: 2026-01-06T10:00:00Z\n'
+    )
+    git(repo, "add", "sessions/01.cosignature.yaml")
+    git(repo, "commit", "-q", "--no-verify", "-m", "cosign C-0042 1")
+    code, out, _ = cli(signed_practice, "validate", CLIENT, monkeypatch=monkeypatch)
+    assert code == 0, out  # the file itself is in order
+    code, out, _ = cli(signed_practice, "verify", "C-0042", monkeypatch=monkeypatch)
+    assert code == 1
+    assert (
+        f"{CLIENT}/sessions/01.cosignature.yaml:1:1: error [verify-cosignature-author] the co-signature was "
+        "committed in commit"
+    ) in out
+    # Changing a committed co-signature is refused like changing a signed note.
+    forged.write_text(forged.read_text().replace("10:00:00Z", "11:00:00Z"))
+    code, out, _err = cli(signed_practice, "validate", CLIENT, monkeypatch=monkeypatch)
+    assert code == 1
+    assert "error [signed-note-changed] this co-signature was committed at HEAD" in out
 
 
 def test_signing_commits_are_signed_when_git_is_set_to_sign(

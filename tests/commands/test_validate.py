@@ -301,6 +301,7 @@ def test_schema_lists_names_and_prints_one(runner: CliRunner) -> None:
         "addendum",
         "client",
         "config",
+        "cosignature",
         "course_settings",
         "definitions",
         "formulation",
