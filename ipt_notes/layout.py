@@ -407,6 +407,18 @@ def _scan(folder: Path, cwd: Path) -> Iterator[FoundFile]:
             yield FoundFile(Path(entry.path), None, _shown(entry.path, cwd), None, NOT_A_REGULAR_FILE)
 
 
+def _named_exists(path: Path) -> bool:
+    """Whether something stands at a named path; one that cannot even be looked at (a folder on
+    the way without permission) counts, so that reading it reports why (the unreadable rule)."""
+    try:
+        path.lstat()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def notes_files(paths: list[Path], cwd: Path) -> Iterator[FoundFile]:
     """Each file named, and each notes file under each folder named, with its kind and client.
 
@@ -425,7 +437,7 @@ def notes_files(paths: list[Path], cwd: Path) -> Iterator[FoundFile]:
                 yield from (found for found in scan_client(client, cwd) if absolute in found.path.parents)
             else:
                 yield from _scan(absolute, cwd)
-        elif os.path.lexists(absolute):
+        elif _named_exists(absolute):
             kind = kind_of(absolute)
             client = None if kind in (None, *_PRACTICE_FILES.values()) else client_root_of(absolute.parent)
             yield FoundFile(absolute, kind, _shown(str(absolute), cwd), client)
