@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipt_notes.errors import GitProblem
-from ipt_notes.git import Repository
+from ipt_notes.git import NO_DIFF_PROGRAMS, Repository
 from ipt_notes.layout import CLIENT_NAME, IMMUTABLE_KINDS, FileKind, kind_in_client
 from ipt_notes.loader import parse_document
 from ipt_notes.problems import Problem, Severity
@@ -332,7 +332,8 @@ def _remote(repository: Repository, remote: str, report: _Report) -> None:
         sha, ref = line.split("\t", 1)
         if not repository.has_commit(sha):
             # The backup may simply be ahead (a supervisor's co-signatures): fetch its commits to tell.
-            repository.git("fetch", "--quiet", "--no-tags", remote, ref, check=False)
+            # An audit changes nothing a hook should see, and a copied repository's hooks are not ours.
+            repository.git("fetch", "--quiet", "--no-tags", remote, ref, check=False, run_hooks=False)
         if repository.has_commit(sha) and repository.is_ancestor("HEAD", sha):
             continue  # the backup is ahead: this history is part of it, and ipt-notes pull brings the rest
         if not repository.has_commit(sha) or not repository.is_ancestor(sha, "HEAD"):
@@ -362,7 +363,7 @@ def _unsigned_commits(commits: list[Commit], since: str | None, report: _Report)
 
 def _signatures(repository: Repository) -> dict[str, str]:
     """git's verdict on each commit's signature (G good, N none, B bad...), by commit id."""
-    out = repository.git("log", "--format=%H %G?", "HEAD", "--").stdout.decode()
+    out = repository.git("log", "--format=%H %G?", *NO_DIFF_PROGRAMS, "HEAD", "--").stdout.decode()
     return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "RefusedInput",
     "UnknownSchema",
     "UnsafeClientId",
+    "UnsafeGitConfig",
     "WriteFailed",
 ]
 
@@ -92,6 +93,27 @@ class GitProblem(IptNotesError):
     """The repository's state stops the operation (git missing, no identity, a merge, a lock...)."""
 
     exit_code = ExitCode.ENVIRONMENT
+
+
+class UnsafeGitConfig(GitProblem):
+    """A repository's own git config names a program that ipt-notes neither runs nor overrides:
+    a hooks folder, a signing program, or an include (which could bring in any setting).
+
+    A copied repository is untrusted input, so every git call in it is refused. The message names
+    each setting and the file it is in, never its value, and says how to remove it.
+    """
+
+    def __init__(self, *, work_tree: object, settings: list[tuple[str, str, str]]) -> None:
+        """`settings`: each setting's key, the file it is in, and how to remove it."""
+        named = ", ".join(f"{key} (in {origin})" for key, origin, _ in settings)
+        removals = "; ".join(dict.fromkeys(removal for _, _, removal in settings))
+        super().__init__(
+            f"{work_tree}: refused: its own git config sets {named}, which git would follow to run a program "
+            "(a hook, a signing program, or any setting an included file holds); ipt-notes runs nothing a "
+            "repository's own config names, since a copied repository is untrusted. If the setting is yours, "
+            f"set it in your global git config instead (git config --global), where it is trusted; otherwise "
+            f"remove it: {removals}"
+        )
 
 
 class Busy(IptNotesError):

@@ -7,10 +7,15 @@ starts `git cat-file` processes of its own per repository, its pure-Python one i
 GitPython for security reasons, and importing it costs about 100 ms.
 
 Commit messages carry IDs, numbers and the action, never note content.
+
+A repository's own config is untrusted (a record may be a copy of someone else's): every call
+runs with the overrides `ipt_notes.repository_config` decides, so that git starts no program the
+repository's config names, or is refused before it starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -23,10 +28,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipt_notes.errors import GitProblem, NotCommitted
+from ipt_notes.errors import GitProblem, NotCommitted, UnsafeGitConfig
 from ipt_notes.files import replace_atomically
+from ipt_notes.repository_config import ALWAYS, NETWORK, Policy, may_name_programs, parse_listing, policy
 
 __all__ = [
+    "NO_DIFF_PROGRAMS",
     "Repository",
     "commit_paths",
     "git_available",
@@ -50,6 +57,132 @@ def _which_git(path: str) -> bool:
     return shutil.which("git", path=path) is not None
 
 
+NO_DIFF_PROGRAMS = ("--no-ext-diff", "--no-textconv")
+"""For `git diff` and `git log`: no external diff and no text conversion a config names, even where
+no content is shown."""
+_NETWORK_COMMANDS = frozenset({"fetch", "ls-remote", "push", "pull", "clone"})
+_UPLOAD_PACK_COMMANDS = frozenset({"fetch", "ls-remote", "pull", "clone"})
+_UNLISTED = Policy(network=NETWORK)
+"""The policy of a call made outside any repository known here, or in one whose config sets
+nothing `repository_config` acts on."""
+
+
+def _config_files(git_dir: Path) -> list[Path]:
+    """The repository's own config files: `config` and `config.worktree` of the common git folder,
+    and the linked work tree's `config.worktree`."""
+    common = git_dir
+    with contextlib.suppress(OSError):
+        common = (git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    files = [common / "config", common / "config.worktree"]
+    return [*files, git_dir / "config.worktree"] if common != git_dir else files
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def _environment() -> tuple[tuple[str, str], ...]:
+    """What in the environment changes what git config lists, or outranks it."""
+    return tuple(
+        sorted(
+            (key, value)
+            for key, value in os.environ.items()
+            if key.startswith("GIT_") or key in ("HOME", "XDG_CONFIG_HOME", "SSH_ASKPASS")
+        )
+    )
+
+
+def _policy(git_dir: Path, *, network: bool) -> Policy:
+    """The overrides and refusals for a call in the repository at `git_dir`.
+
+    Its own config files are read as bytes first; only when they could set something that matters
+    (or the call talks to another repository, where the user's protocol settings count) does one
+    `git config --list` (which runs no program) say what comes from where. The answer is kept
+    for as long as the files and the environment stay as they are.
+    """
+    raw = b"\0".join(_read(path) for path in _config_files(git_dir))
+    if not network and not may_name_programs(raw):
+        return _UNLISTED
+    return _listed_policy(str(git_dir), raw, _environment())
+
+
+@functools.lru_cache(maxsize=256)
+def _listed_policy(git_dir: str, config_bytes: bytes, environment: tuple[tuple[str, str], ...]) -> Policy:
+    # `config_bytes` and `environment` are the cache key: a changed file or variable is listed again.
+    env = {key: value for key, value in os.environ.items() if key != "GIT_CONFIG"}
+    listed = subprocess.run(
+        ["git", f"--git-dir={git_dir}", "config", "--list", "-z", "--show-scope", "--show-origin"],
+        cwd=git_dir,
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    if listed.returncode != 0:
+        raise GitProblem(
+            f"git cannot read the git config of {git_dir} (git config --list failed); fix the file it names"
+        )
+    return policy(parse_listing(listed.stdout, Path(git_dir)), dict(environment))
+
+
+def _subcommand_at(args: Sequence[str]) -> int | None:
+    """Where git's command is among `args`, after options such as `-c key=value`."""
+    at = 0
+    while at < len(args):
+        if args[at] in ("-c", "-C"):
+            at += 2
+        elif args[at].startswith("-"):
+            at += 1
+        else:
+            return at
+    return None
+
+
+def _command(
+    args: Sequence[str], rules: Policy, *, index: Path | None, run_hooks: bool
+) -> tuple[list[str], dict[str, str] | None]:
+    """The git command line and environment that carry the overrides of `rules`."""
+    at = _subcommand_at(args)
+    arguments = list(args)
+    config = [*ALWAYS, *rules.config]
+    if not run_hooks:
+        config.append(f"core.hooksPath={os.devnull}")
+    env: dict[str, str] = dict(rules.env)
+    if at is not None and arguments[at] in _NETWORK_COMMANDS:
+        config += rules.network
+        named = set(arguments[at + 1 :])
+        flags = []
+        if arguments[at] in _UPLOAD_PACK_COMMANDS and rules.upload_pack & named:
+            flags.append("--upload-pack=git-upload-pack")
+        if arguments[at] == "push" and rules.receive_pack & named:
+            flags.append("--receive-pack=git-receive-pack")
+        arguments[at + 1 : at + 1] = flags
+        allowed = os.environ.get("GIT_ALLOW_PROTOCOL")
+        if allowed is not None:
+            # It outranks every protocol setting; `ext::` runs its URL as a command line.
+            env["GIT_ALLOW_PROTOCOL"] = ":".join(name for name in allowed.split(":") if name != "ext")
+    if index is not None:
+        env["GIT_INDEX_FILE"] = str(index)
+    command = ["git", *(part for item in config for part in ("-c", item)), *arguments]
+    return command, ({**os.environ, **env} if env else None)
+
+
+def _rules(git_dir: Path | None, cwd: Path, args: Sequence[str]) -> Policy:
+    if git_dir is None:
+        return _UNLISTED
+    at = _subcommand_at(args)
+    rules = _policy(git_dir, network=at is not None and args[at] in _NETWORK_COMMANDS)
+    if rules.refused:
+        files = _config_files(git_dir)
+        raise UnsafeGitConfig(
+            work_tree=cwd,
+            settings=[(refused.key, refused.origin, refused.removal(cwd, files)) for refused in rules.refused],
+        )
+    return rules
+
+
 def run_git(
     args: Sequence[str],
     *,
@@ -57,15 +190,23 @@ def run_git(
     check: bool = True,
     input_data: bytes | None = None,
     index: Path | None = None,
+    git_dir: Path | None = None,
+    run_hooks: bool = True,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run git in `cwd` (with another index file, if given); a failure raises GitProblem naming
-    the git command, not its output."""
+    the git command, not its output.
+
+    With `git_dir` (give it for every call in an existing repository: `Repository.git` does), the
+    repository's own config is checked first: git runs with the overrides that keep it from
+    starting a program that config names, or UnsafeGitConfig is raised. Without `run_hooks`, no
+    hook runs (an audit changes nothing a hook should see).
+    """
     if not git_available():
         raise GitProblem("git is not installed or not on PATH; install git and try again")
-    env = None if index is None else {**os.environ, "GIT_INDEX_FILE": str(index)}
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, input=input_data, check=False, env=env)
+    command, env = _command(args, _rules(git_dir, cwd, args), index=index, run_hooks=run_hooks)
+    result = subprocess.run(command, cwd=cwd, capture_output=True, input=input_data, check=False, env=env)
     if check and result.returncode != 0:
-        raise GitProblem(f"git {args[0]} failed (exit {result.returncode})")
+        raise GitProblem(f"git {args[_subcommand_at(args) or 0]} failed (exit {result.returncode})")
     return result
 
 
@@ -80,16 +221,30 @@ class Repository:
     """An index file other than git's own (a commit's, being checked before it is made)."""
 
     def git(
-        self, *args: str, check: bool = True, input_data: bytes | None = None
+        self, *args: str, check: bool = True, input_data: bytes | None = None, run_hooks: bool = True
     ) -> subprocess.CompletedProcess[bytes]:
-        return run_git(args, cwd=self.work_tree, check=check, input_data=input_data, index=self.index)
+        return run_git(
+            args,
+            cwd=self.work_tree,
+            check=check,
+            input_data=input_data,
+            index=self.index,
+            git_dir=self.git_dir,
+            run_hooks=run_hooks,
+        )
 
     def spawn(self, *args: str) -> subprocess.Popen[bytes]:
-        """Start git in the background; the caller collects it with communicate()."""
+        """Start git in the background, with the overrides of `git`; the caller collects it with communicate()."""
         if not git_available():
             raise GitProblem("git is not installed or not on PATH; install git and try again")
+        command, env = _command(args, _rules(self.git_dir, self.work_tree, args), index=self.index, run_hooks=True)
         return subprocess.Popen(
-            ["git", *args], cwd=self.work_tree, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            command,
+            cwd=self.work_tree,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         )
 
     def git_path(self, name: str) -> Path:
@@ -154,7 +309,7 @@ class Repository:
     def staged_entries(self) -> list[tuple[str, str]]:
         """The mode and path of each path added, copied, modified, renamed or changed in type in the
         index, relative to the work tree (a deleted path is what the index no longer holds)."""
-        args = ("diff", "--cached", "--raw", "-z", "--diff-filter=ACMRT", "--no-renames")
+        args = ("diff", "--cached", "--raw", "-z", "--diff-filter=ACMRT", "--no-renames", *NO_DIFF_PROGRAMS)
         fields = self.git(*args).stdout.decode("utf-8", "surrogateescape").split("\0")
         # Each entry is ":old-mode new-mode old-id new-id status", then the path.
         return [(meta.split(" ")[1], path) for meta, path in zip(fields[::2], fields[1::2], strict=False) if path]
@@ -163,9 +318,10 @@ class Repository:
         """What `git status` lists as not committed (under `paths`), without touching git's index.
 
         --no-optional-locks keeps status from refreshing the index, so a command that only looks
-        leaves the repository byte for byte as it was.
+        leaves the repository byte for byte as it was. Submodules are not looked into: each has a
+        config of its own, which nothing here has read.
         """
-        args = ["--no-optional-locks", "status", "--porcelain", "-z"]
+        args = ["--no-optional-locks", "status", "--porcelain", "-z", "--ignore-submodules=all"]
         if not untracked:
             args.append("--untracked-files=no")
         out = self.git(*args, "--", *paths).stdout.decode("utf-8", "surrogateescape")

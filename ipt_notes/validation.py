@@ -113,6 +113,7 @@ class _Head(NamedTuple):
     object_format: str
     work_tree: Path
     folder: Path
+    git_dir: Path
 
 
 def _head(unit: Unit) -> _Head | None:
@@ -129,7 +130,7 @@ def _head(unit: Unit) -> _Head | None:
     except GitProblem:
         return None
     blobs = repository.head_blobs()
-    return _Head(blobs, repository.object_format, repository.work_tree, folder)
+    return _Head(blobs, repository.object_format, repository.work_tree, folder, repository.git_dir)
 
 
 def _signed_at_head(head: _Head, blob: str, kind: FileKind) -> bytes | None:
@@ -138,7 +139,7 @@ def _signed_at_head(head: _Head, blob: str, kind: FileKind) -> bytes | None:
     from ipt_notes.git import run_git
     from ipt_notes.signing import is_signed
 
-    committed = run_git(["cat-file", "blob", blob], cwd=head.work_tree).stdout
+    committed = run_git(["cat-file", "blob", blob], cwd=head.work_tree, git_dir=head.git_dir).stdout
     return committed if kind is FileKind.COSIGNATURE or is_signed(committed) else None
 
 

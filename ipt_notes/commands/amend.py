@@ -15,7 +15,7 @@ from ipt_notes.commands.sign import find_note, note_fields
 from ipt_notes.course import read_course
 from ipt_notes.errors import GitProblem, RefusedInput
 from ipt_notes.files import create_new
-from ipt_notes.git import Repository, commit_paths, open_client_repository
+from ipt_notes.git import NO_DIFF_PROGRAMS, Repository, commit_paths, open_client_repository
 from ipt_notes.layout import SESSIONS_DIR, SETTINGS_NAME, FileKind, addendum_name, practice_of, session_number
 from ipt_notes.loader import read_bytes, yaml_scalar
 from ipt_notes.lock import repository_lock
@@ -32,7 +32,7 @@ def _signing_commit(repository: Repository, path: Path) -> str:
     relative = os.path.relpath(path, repository.work_tree)
     if repository.changed_paths(relative):
         raise GitProblem(f"{relative} has changes that are not committed: commit the signed note first")
-    commit = repository.git("log", "-1", "--format=%H", "--", relative).stdout.decode().strip()
+    commit = repository.git("log", "-1", "--format=%H", *NO_DIFF_PROGRAMS, "--", relative).stdout.decode().strip()
     if not commit:
         raise GitProblem(f"{relative} is not committed yet: commit the signed note first")
     return commit

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ipt_notes.actions import parse
 from ipt_notes.errors import GitProblem
-from ipt_notes.git import Repository, open_client_repository
+from ipt_notes.git import NO_DIFF_PROGRAMS, Repository, open_client_repository
 from ipt_notes.layout import SESSIONS_DIR, addendum_name, session_name
 
 __all__ = ["LogEntry", "audit_log"]
@@ -38,7 +38,7 @@ def audit_log(folder: Path, session: int | None = None) -> list[LogEntry]:
     if session is not None:
         paths = [f"{SESSIONS_DIR}/{session_name(session)}", f":(glob){SESSIONS_DIR}/{addendum_name(session, '*')}"]
     listed = repository.git(
-        "log", "--format=%H%x1f%an <%ae>%x1f%aI%x1f%s%x1f%G?%x1e", "HEAD", "--", *paths, check=False
+        "log", "--format=%H%x1f%an <%ae>%x1f%aI%x1f%s%x1f%G?%x1e", *NO_DIFF_PROGRAMS, "HEAD", "--", *paths, check=False
     )
     if listed.returncode != 0:
         if repository.head() is None:
@@ -76,7 +76,7 @@ def _client_id(folder: Path, first_subject: str | None) -> str:
 def _files(repository: Repository, commits: list[str], paths: list[str]) -> dict[str, list[str]]:
     """The names of the files each commit touched (within `paths`), by commit."""
     out = repository.git(
-        "log", "--no-walk=unsorted", "--format=%x1e%H", "--name-only", "-z", *commits, "--", *paths
+        "log", "--no-walk=unsorted", "--format=%x1e%H", "--name-only", "-z", *NO_DIFF_PROGRAMS, *commits, "--", *paths
     ).stdout.decode("utf-8", "replace")
     touched = {}
     for record in out.split("\x1e")[1:]:
