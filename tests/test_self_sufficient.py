@@ -154,3 +154,18 @@ def test_verify_refuses_a_shallow_clone(practice: Path, tmp_path: Path, monkeypa
 
     assert (code, out) == (3, ""), err
     assert "shallow" in err
+
+
+def test_a_clone_made_with_autocrlf_keeps_every_signed_note_byte_for_byte(
+    signed_practice: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Git for Windows clones with core.autocrlf=true; the client's .gitattributes turns it off.
+    folder = signed_practice / "clients" / "C-0042"
+    clone = tmp_path / "windows"
+    git(tmp_path, "-c", "core.autocrlf=true", "clone", "-q", "-c", "core.autocrlf=true", str(folder), str(clone))
+    assert (clone / "sessions" / "01.md").read_bytes() == (folder / "sessions" / "01.md").read_bytes()
+    assert git(clone, "status", "--porcelain") == ""
+    code, out, err = cli(clone, "validate", monkeypatch=monkeypatch)
+    assert code == 0, out + err
+    code, out, err = cli(clone, "verify", ".", monkeypatch=monkeypatch)
+    assert code == 0, out + err

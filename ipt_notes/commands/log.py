@@ -37,25 +37,31 @@ def audit_log(folder: Path, session: int | None = None) -> list[LogEntry]:
     paths = []
     if session is not None:
         paths = [f"{SESSIONS_DIR}/{session_name(session)}", f":(glob){SESSIONS_DIR}/{addendum_name(session, '*')}"]
+    # The message comes last, subject then body, so that whatever it holds stays in its own field.
     listed = repository.git(
-        "log", "--format=%H%x1f%an <%ae>%x1f%aI%x1f%s%x1f%G?%x1e", *NO_DIFF_PROGRAMS, "HEAD", "--", *paths, check=False
+        "log",
+        "-z",
+        "--format=%H%x1f%an <%ae>%x1f%aI%x1f%G?%x1f%s%x1f%b",
+        *NO_DIFF_PROGRAMS,
+        "HEAD",
+        "--",
+        *paths,
+        check=False,
     )
     if listed.returncode != 0:
         if repository.head() is None:
             return []  # no commit yet
         raise GitProblem(f"git log failed (exit {listed.returncode})")
-    rows = [
-        record.strip("\n").split("\x1f")
-        for record in listed.stdout.decode("utf-8", "replace").split("\x1e")
-        if record.strip("\n")
-    ]
-    client = _client_id(folder, rows[-1][3] if session is None and rows else None)
-    actions = {sha: parse(subject, client) for sha, _, _, subject, _ in rows}
+    rows = [record.split("\x1f", 5) for record in listed.stdout.decode("utf-8", "replace").split("\0") if record]
+    rows = [row + [""] * (6 - len(row)) for row in rows]
+    client = _client_id(folder, rows[-1][4] if session is None and rows and not rows[-1][5].strip() else None)
+    # Only a whole message in ipt-notes' grammar is an action: a body, or more after it, is by hand.
+    actions = {sha: None if body.strip() else parse(subject, client) for sha, _, _, _, subject, body in rows}
     # File names are needed only for commits made by hand, so git lists them for those alone.
     by_hand = [sha for sha, action in actions.items() if action is None]
     touched = _files(repository, by_hand, paths) if by_hand else {}
     entries = []
-    for sha, author, date, _, mark in rows:
+    for sha, author, date, mark, _, _ in rows:
         action = actions[sha] or "by hand: " + (", ".join(touched.get(sha, [])) or "no file")
         entries.append(LogEntry(sha[:12], author, date, action, mark))
     return entries

@@ -83,27 +83,36 @@ def test_a_commit_by_hand_shows_its_files_never_its_message(
 ) -> None:
     repo = signed_practice / CLIENT
     hand_commit(repo, f"inventory: {CANARY} said so")
+    # A subject in ipt-notes' grammar with a body of any text is not one of its messages.
     git(repo, "commit", "-q", "--no-verify", "--allow-empty", "-m", f"sign C-0042 1\n\n{CANARY}")
     trail = entries(repo, monkeypatch=monkeypatch)
-    assert [e["action"] for e in trail[:3]] == ["sign C-0042 1", "by hand: inventory.yaml", "amend C-0042 1"]
+    assert [e["action"] for e in trail[:3]] == ["by hand: no file", "by hand: inventory.yaml", "amend C-0042 1"]
     code, out, err = cli(signed_practice, "log", "C-0042", monkeypatch=monkeypatch)
     assert code == 0
     assert CANARY not in out + err
-    assert actions(out)[:2] == ["sign C-0042 1", "by hand: inventory.yaml"]
+    assert actions(out)[:2] == ["by hand: no file", "by hand: inventory.yaml"]
 
 
 def test_a_hand_message_that_merely_starts_like_one_of_ours_is_shown_as_by_hand(
     signed_practice: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = signed_practice / CLIENT
-    for message in (f"amend C-0042 1 {CANARY}", f"new-client {CANARY}", f"sign C-0042 1, {CANARY}"):
+    messages = (
+        f"amend C-0042 1 {CANARY}",
+        f"new-client {CANARY}",
+        f"sign C-0042 1, {CANARY}",
+        f"sign C-0042 1\n{CANARY}",
+        f"sign C-0042 1\x1f{CANARY}",
+        f"sign C-0043 1 {CANARY}",
+    )
+    for message in messages:
         hand_commit(repo, message)
     code, out, err = cli(repo, "log", monkeypatch=monkeypatch)
     assert code == 0, err
     assert CANARY not in out + err
-    assert actions(out)[:4] == ["by hand: inventory.yaml"] * 3 + ["amend C-0042 1"]
+    assert actions(out)[:7] == ["by hand: inventory.yaml"] * 6 + ["amend C-0042 1"]
     trail = entries(signed_practice, "C-0042", monkeypatch=monkeypatch)
-    assert [e["action"] for e in trail[:3]] == ["by hand: inventory.yaml"] * 3
+    assert [e["action"] for e in trail[:6]] == ["by hand: inventory.yaml"] * 6
 
 
 def test_log_refuses_an_unsafe_id(signed_practice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
