@@ -22,6 +22,7 @@ rewrites is the witness against that.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,6 +311,37 @@ def _dates(commits: list[Commit], report: _Report) -> None:
                 )
 
 
+_BRANCH = re.compile(r"[A-Za-z0-9._/-]+")
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _rewrites(repository: Repository, commits: list[Commit], report: _Report) -> None:
+    """A branch that once held a commit its history no longer contains was rewritten (a rebase, a
+    reset, an amended commit). Only this repository's own log of its branch can tell; a clone
+    starts a log of its own, and `git reflog expire` empties it."""
+    try:
+        head = (repository.git_dir / "HEAD").read_text(encoding="utf-8").strip()
+        branch = head.removeprefix("ref: refs/heads/")
+        if branch == head or not _BRANCH.fullmatch(branch) or ".." in branch:
+            return  # detached, or a name that is no branch of this repository
+        logged = (repository.git_dir / "logs" / "refs" / "heads" / branch).read_bytes()
+    except (OSError, UnicodeDecodeError):
+        return
+    walked = {commit.sha for commit in commits}
+    for entry in logged.decode("utf-8", "replace").splitlines():
+        fields = entry.partition("\t")[0]
+        parts = fields.split(" ")
+        if len(parts) < 2 or not _OBJECT_ID.fullmatch(parts[1]) or set(parts[1]) == {"0"} or parts[1] in walked:
+            continue
+        report.add(
+            None,
+            "verify-history-rewritten",
+            f"branch {branch} once held commit {parts[1][:12]}, which its history no longer contains: the history "
+            "was rewritten after the fact (a rebase, a reset or an amended commit)",
+        )
+        return
+
+
 def _fsck(checking: subprocess.Popen[bytes], report: _Report) -> None:
     stdout, stderr = checking.communicate()
     lines = (stdout + stderr).decode("utf-8", "replace").splitlines()
@@ -387,7 +419,9 @@ def verify_repository(
         )
     report = _Report(shown_folder)
     # fsck reads every object, the longest step by far: it runs on another core meanwhile.
-    checking = repository.spawn("fsck", "--full", "--no-progress", "--no-dangling")
+    # Reflog entries are local leftovers, not the record: a rebase leaves some that name objects
+    # git never stored. The rewrite itself is reported from the branch's log instead.
+    checking = repository.spawn("fsck", "--full", "--no-progress", "--no-dangling", "--no-reflogs")
     try:
         walk = history(repository)
         if walk is None:
@@ -396,6 +430,7 @@ def verify_repository(
         _notes_history(walk, report)
         commits = walk.commits
         _dates(commits, report)
+        _rewrites(repository, commits, report)
         _fsck(checking, report)
         if remote is not None:
             _remote(repository, remote, report)

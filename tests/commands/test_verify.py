@@ -125,6 +125,23 @@ def test_a_cosignature_is_not_a_change(signed_practice: Path, monkeypatch: pytes
     assert verify(signed_practice, monkeypatch=monkeypatch) == (0, [])
 
 
+def test_a_rebase_that_changes_nothing_leaves_no_finding_and_a_rewrite_is_named(
+    signed_practice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = signed_practice / CLIENT
+    rebase = ["git", "-c", "core.hooksPath=/dev/null", "rebase", "-q", "--root", "--committer-date-is-author-date"]
+    subprocess.run(rebase, cwd=repo, check=True, env={**os.environ, "GIT_SEQUENCE_EDITOR": "true"})
+    # The rebase leaves reflog entries naming git's empty tree, which it never stores: not the record.
+    assert verify(signed_practice, monkeypatch=monkeypatch) == (0, [])
+    dropped = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    git(repo, "commit", "-q", "--no-verify", "--allow-empty", "-m", "by hand")
+    code, found = verify(signed_practice, monkeypatch=monkeypatch)
+    assert code == 1
+    assert [(f["rule"], f["path"]) for f in found] == [("verify-history-rewritten", CLIENT)]
+    assert dropped[:12] in found[0]["message"]
+
+
 def test_a_corrupted_object_is_found(signed_practice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = signed_practice / CLIENT
     blob = git(repo, "rev-parse", "HEAD:sessions/01.md").strip()
@@ -298,9 +315,9 @@ def test_a_history_rewritten_since_the_backup_is_found(
     git(repo, "commit", "-q", "--no-verify", "--allow-empty", "-m", "a different history")
     code, problems = verify(signed_practice, "--remote", "C-0042", monkeypatch=monkeypatch)
     assert code == 1
-    assert found(problems) == [(CLIENT, "verify-remote")]
-    assert pushed in str(problems[0]["message"])
-    assert "rewritten" in str(problems[0]["message"])
+    assert found(problems) == [(CLIENT, "verify-history-rewritten"), (CLIENT, "verify-remote")]
+    assert pushed in str(problems[1]["message"])
+    assert "rewritten" in str(problems[1]["message"])
 
 
 def test_formats_carry_the_finding_and_never_the_note(signed_practice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -342,6 +359,7 @@ def test_a_note_signed_with_a_quoted_status_and_changed_later_is_found(
     note = practice / NOTE
     note.write_bytes(resign(note.read_bytes().replace(b"status: signed", b'status: "signed"', 1)))
     git(repo, "commit", "-q", "--no-verify", "-am", "signed by hand")
+    git(repo, "reflog", "expire", "--expire=now", "--all")  # the reset above is setup, not the finding
     signed = short(repo)
     changed = quiet_edit(repo, "sessions/01.md", b"# Session 1", b"# Rewritten")
     code, problems = verify(repo, monkeypatch=monkeypatch)
