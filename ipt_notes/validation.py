@@ -19,15 +19,20 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from ipt_notes.checks import FileCheck, inspect_bytes, load_problem
 from ipt_notes.errors import ExitCode, GitProblem, LoadError, NotesInvalid
 from ipt_notes.layout import (
+    CLIENT_NAME,
+    CONFIG_NAME,
     IMMUTABLE_KINDS,
     PRIVATE_DIR,
     SESSIONS_DIR,
     SETTINGS_NAME,
     FileKind,
+    in_practice,
+    is_client_root,
     kind_in_client,
     link_below_root,
     named_path,
     notes_files,
+    practice_clients,
 )
 from ipt_notes.loader import Positions, irregular_message, read_bytes, yaml_positions
 from ipt_notes.problems import NOT_A_REGULAR_FILE, STRAY_FILE, Problem, Severity, has_internal_error
@@ -252,6 +257,12 @@ def _rule_problems(unit: Unit, checks: dict[Path, FileCheck], settings: CourseSe
     return problems
 
 
+def _a_record(folder: Path) -> bool:
+    """Whether a client folder is a record (in a practice, or a repository of its own), rather than
+    a folder of example files that merely sits in a folder named clients/."""
+    return in_practice(folder) or os.path.lexists(folder / ".git")
+
+
 def check_unit(unit: Unit) -> list[Problem]:
     """The problems of one unit: its reported files' schema problems, then its course rules."""
     checks: dict[Path, FileCheck] = {}
@@ -272,6 +283,13 @@ def check_unit(unit: Unit) -> list[Problem]:
     problems = [p for path, check in checks.items() if path in unit.report for p in check.problems]
     if head is not None and unit.present is not None:
         problems.extend(_missing_signed(head, unit, unit.present))
+    if unit.whole and unit.folder is not None and unit.folder / CLIENT_NAME not in checks and _a_record(unit.folder):
+        shown = os.path.normpath(Path(unit.shown_folder) / CLIENT_NAME)
+        message = (
+            "the client folder has no client.yaml, which names the client and holds the contract: restore it "
+            "(git checkout -- client.yaml), or make a new client with ipt-notes new-client"
+        )
+        problems.append(Problem(shown, 1, 1, Severity.ERROR, "client-file-missing", message))
     if unit.folder is not None and unit.rules:
         settings, settings_problems = _settings(unit, checks, raw)
         problems.extend(settings_problems)
@@ -402,6 +420,11 @@ def validate_paths(
             units.append(Unit(files=((found.path, found.kind, found.shown),), report=frozenset({found.path})))
         else:
             clients.setdefault(found.client, {})[found.path] = found.kind
+    for root in whole:
+        # A client folder with no notes file at all is still a client, and lacks its client.yaml.
+        for folder in practice_clients(root) if (root / CONFIG_NAME).is_file() else [root]:
+            if is_client_root(folder) and not folder.is_symlink():
+                clients.setdefault(folder, {})
     for folder, reported in sorted(clients.items()):
         kinds = dict(reported)
         entire = any(root == folder or root in folder.parents for root in whole)

@@ -34,7 +34,9 @@ def test_the_script_validates_a_copied_course_outside_the_source_tree(tmp_path: 
     result = run("validate", "--format", "json", cwd=tmp_path / "notes")
     assert result.returncode == 1, result.stderr
     problems = json.loads(result.stdout)
-    assert {p["path"] for p in problems} == {"clients/C-0003/sessions/04.md"}
+    # In a practice, a client folder without its client.yaml is reported too.
+    assert {p["path"] for p in problems} == {"clients/C-0003/sessions/04.md", "clients/C-0003/client.yaml"}
+    assert {p["rule"] for p in problems if p["path"].endswith("client.yaml")} == {"client-file-missing"}
     assert "Traceback" not in result.stderr
 
 

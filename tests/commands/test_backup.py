@@ -182,7 +182,7 @@ def test_push_refuses_a_rewritten_history_and_verify_remote_shows_where(
     assert code == 1, err
     problems = json.loads(out)
     assert problems
-    assert {problem["rule"] for problem in problems} == {"verify-remote"}
+    assert {problem["rule"] for problem in problems} == {"verify-remote", "verify-history-rewritten"}
     assert all("C-0042" in problem["path"] for problem in problems)
 
 

@@ -652,3 +652,17 @@ def test_the_hook_refuses_to_delete_move_or_replace_a_signed_note(
         code, out, _ = invoke(runner, "validate")
         assert code == 1
         assert "sessions/01.md:1:1: error [signed-note-deleted]" in out
+
+
+def test_a_client_folder_without_its_client_yaml_is_reported(practice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (practice / "clients" / "C-0042" / "client.yaml").unlink()
+    (practice / "clients" / "C-0099").mkdir()  # a client folder with nothing in it at all
+    monkeypatch.chdir(practice)
+    for args in ((), ("clients/C-0099",)):
+        result = CliRunner().invoke(app, ["validate", "--format", "json", *args], catch_exceptions=False)
+        assert result.exit_code == 1
+        missing = sorted(p["path"] for p in json.loads(result.stdout) if p["rule"] == "client-file-missing")
+        expected = (
+            ["clients/C-0042/client.yaml", "clients/C-0099/client.yaml"] if not args else ["clients/C-0099/client.yaml"]
+        )
+        assert missing == expected
