@@ -384,16 +384,22 @@ def new_session(
     contract, by the boundaries in the client's course-settings.yaml. The note comes from the
     phase's template, with the sessions remaining, the formulation's problem areas, the dispute
     stage and the homework carried from the last note, and the measures due. Prints the note's
-    path, so that $EDITOR "$(ipt-notes new-session C-0042)" works.
+    path, so that $EDITOR "$(ipt-notes new-session C-0042)" works. If an earlier new-session was
+    interrupted after saving its note, running it again commits that note and writes no other.
     """
-    from ipt_notes.commands.new_session import new_session as scaffold_session
-    from ipt_notes.commands.new_session import parse_date
+    from ipt_notes.commands.new_session import parse_date, scaffold
 
     session_date = parse_date(date, option="--date") if date is not None else None
     if edit and not (os.environ.get("VISUAL") or os.environ.get("EDITOR")):
         raise RefusedInput("--edit needs an editor: set VISUAL or EDITOR")
-    note = scaffold_session(Path.cwd(), client, root=root, date=session_date)
+    scaffolded = scaffold(Path.cwd(), client, root=root, date=session_date)
+    note = scaffolded.path
     _print_paths([note])
+    if scaffolded.finished:
+        _say(
+            f"ipt-notes: {os.path.relpath(note)} was saved by an earlier new-session that did not commit it: it is "
+            "committed now, and no other note was written (run new-session again for the next)"
+        )
     if edit:
         _edit_and_check(note)
 

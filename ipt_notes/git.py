@@ -37,10 +37,13 @@ __all__ = [
     "Repository",
     "commit_paths",
     "git_available",
+    "hook_interpreter_missing",
     "init_repository",
+    "lock_released",
     "open_client_repository",
     "open_repository",
     "run_git",
+    "stale_lock_message",
 ]
 
 # Never let git guess an identity from the host name: a record must name its author.
@@ -275,22 +278,11 @@ class Repository:
         ):
             if (self.git_dir / marker).exists():
                 raise GitProblem(f"{what} is in progress: finish or abort it first")
-        if not self._index_unlocked():
-            raise GitProblem(
-                f"git's index is locked ({self.git_dir / 'index.lock'}): another git command is running, or one "
-                "crashed; if none is running, delete that file"
-            )
+        for name in ("index.lock", "HEAD.lock"):
+            lock = self.git_dir / name
+            if not lock_released(lock):
+                raise GitProblem(stale_lock_message(lock))
         return self.author()
-
-    def _index_unlocked(self, wait_seconds: float = 2.0) -> bool:
-        """Whether git's index lock is free; a lock another git command holds is given time to go."""
-        lock = self.git_dir / "index.lock"
-        deadline = time.monotonic() + wait_seconds
-        while lock.exists():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
-        return True
 
     def author(self) -> str:
         """The author identity git will record; refused when it is not configured."""
@@ -396,6 +388,46 @@ class Repository:
         return contents
 
 
+LOCK_WAIT = 5.0
+"""Seconds a command waits for a lock file of git's to go before it calls the lock stale."""
+_LOCK_IN_USE = re.compile(rb"Unable to create '([^'\n]+\.lock)': File exists")
+
+
+def lock_released(lock: Path, wait_seconds: float | None = None) -> bool:
+    """Whether a lock file of git's is gone, or goes within `wait_seconds` (LOCK_WAIT): git
+    commands hold their locks for moments (an editor's background `git status` takes the index
+    lock now and then)."""
+    deadline = time.monotonic() + (LOCK_WAIT if wait_seconds is None else wait_seconds)
+    while os.path.lexists(lock):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def stale_lock_message(lock: Path) -> str:
+    return (
+        f"git's lock file {lock} stayed in place for {LOCK_WAIT:g} s: a git command that crashed or was killed "
+        "left it (a stale lock), or one is still running. Git's lock files hold no process id; if no git command "
+        "is running on this repository, the lock is stale: ipt-notes doctor --fix removes it"
+    )
+
+
+def hook_interpreter_missing(repository: Repository) -> bool:
+    """Whether the ipt-notes pre-commit hook can no longer start: the Python it was installed with
+    is gone (a moved or deleted virtual environment), and no ipt-notes is on PATH either."""
+    hook = repository.git_path("hooks/pre-commit")
+    try:
+        text = hook.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    interpreter = next((line[len("python=") :] for line in text.splitlines() if line.startswith("python=")), None)
+    if interpreter is None or "ipt-notes" not in text:
+        return False
+    path = shlex.split(interpreter)[0] if interpreter.strip() else ""
+    return not (path and os.access(path, os.X_OK)) and shutil.which("ipt-notes") is None
+
+
 def open_repository(path: Path) -> Repository:
     """The git repository whose work tree holds `path`."""
     result = run_git(
@@ -461,6 +493,24 @@ VALIDATED_TREE = "ipt-notes-validated"
 checked; the hook consumes it."""
 
 
+def _why_not(repository: Repository, committed: subprocess.CompletedProcess[bytes], base: str) -> str:
+    """Why `git commit` failed, told apart: the hook cannot start, the hook refused, or git failed.
+
+    git's own words may quote file names but never note content; only its verdict is kept.
+    """
+    if hook_interpreter_missing(repository):
+        return (
+            "the pre-commit hook cannot start: the Python it was installed with is gone; "
+            "ipt-notes doctor --fix installs it again"
+        )
+    if _problem_lines(committed, base):
+        return "the pre-commit hook refused it, for the problems shown"
+    hooks = [repository.git_path(f"hooks/{name}") for name in ("pre-commit", "commit-msg")]
+    if any(hook.is_file() and os.access(hook, os.X_OK) for hook in hooks):
+        return "git commit failed (a hook may have refused it)"
+    return "git commit failed"
+
+
 def _commit_tree(repository: Repository, relative: Sequence[str]) -> tuple[str, Path]:
     """The tree `git commit --only -- paths` will record, and an index file that holds it.
 
@@ -514,15 +564,23 @@ def commit_paths(
         # Bound to HEAD as well as to the tree: what was checked against this HEAD says nothing of another.
         replace_atomically(token, f"{repository.head() or ''} {tree}\n".encode())
     try:
-        committed = repository.git(
-            *_STRICT_IDENTITY, "commit", "-q", "-m", message, "--only", "--", *relative, check=False
-        )
+        for _ in range(3):
+            committed = repository.git(
+                *_STRICT_IDENTITY, "commit", "-q", "-m", message, "--only", "--", *relative, check=False
+            )
+            busy = _LOCK_IN_USE.search(committed.stderr) if committed.returncode != 0 else None
+            if busy is None:
+                break
+            lock = Path(os.fsdecode(busy.group(1)))
+            if not lock_released(lock):
+                raise NotCommitted(paths=shown, reason=stale_lock_message(lock), finish=finish)
+            # Another git command held the lock for a moment and let it go: try again.
     finally:
         token.unlink(missing_ok=True)
     if committed.returncode != 0:
-        # git's own words may quote file names but never note content; keep only its verdict.
-        hooks = [repository.git_path(f"hooks/{name}") for name in ("pre-commit", "commit-msg")]
-        reason = "git commit failed"
-        if any(hook.is_file() and os.access(hook, os.X_OK) for hook in hooks):
-            reason += " (a hook may have refused it)"
-        raise NotCommitted(paths=shown, reason=reason, finish=finish, details=_problem_lines(committed, base))
+        raise NotCommitted(
+            paths=shown,
+            reason=_why_not(repository, committed, base),
+            finish=finish,
+            details=_problem_lines(committed, base),
+        )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import NamedTuple
 
 from ipt_notes.actions import message
 from ipt_notes.course import Course, course_files, phase_for, read_course
 from ipt_notes.errors import RefusedInput
 from ipt_notes.files import create_new, make_private_dirs
-from ipt_notes.git import commit_paths, open_client_repository
+from ipt_notes.git import Repository, commit_paths, open_client_repository
 from ipt_notes.layout import SESSIONS_DIR, SETTINGS_NAME, FileKind, resolve_client, session_name
 from ipt_notes.loader import yaml_scalar
 from ipt_notes.lock import repository_lock
@@ -17,9 +18,9 @@ from ipt_notes.rules import rule_option
 from ipt_notes.settings import CourseSettings, load_course_settings
 from ipt_notes.templates import render_checked
 from ipt_notes.validation import commit_errors
-from ipt_notes.vocabulary import terms
+from ipt_notes.vocabulary import statuses, terms
 
-__all__ = ["new_session", "parse_date"]
+__all__ = ["Scaffolded", "new_session", "parse_date", "scaffold"]
 
 
 def parse_date(value: str, *, option: str) -> str:
@@ -118,8 +119,29 @@ def _refuse_irregular(folder: Path) -> None:
             raise RefusedInput(f"{shown} is not a regular file (a link, a folder or a pipe): move it away first")
 
 
-def new_session(start: Path, client: str | None, *, root: Path | None = None, date: str | None = None) -> Path:
-    """Write the next session note of a course from its phase's template, and commit it."""
+class Scaffolded(NamedTuple):
+    path: Path
+    finished: bool = False
+    """True when the note is one an interrupted new-session had saved but not committed, and this
+    run committed it instead of writing another."""
+
+
+def _pending(course: Course, repository: Repository) -> list[Path]:
+    """Session notes on disk that HEAD does not have: saved by a new-session that did not commit."""
+    at_head = repository.head_blobs([SESSIONS_DIR])
+    return [
+        note.path
+        for note in course.sessions
+        if repository.work_tree / note.path.relative_to(course.folder) not in at_head
+    ]
+
+
+def scaffold(start: Path, client: str | None, *, root: Path | None = None, date: str | None = None) -> Scaffolded:
+    """Write the next session note of a course from its phase's template, and commit it.
+
+    Re-run after an interruption, it finishes the job instead: the last note, saved as a draft
+    but never committed, is committed. Notes HEAD already has are never committed here.
+    """
     ref = resolve_client(client, cwd=start, root=root)
     folder = ref.folder
     repository = open_client_repository(folder)
@@ -132,6 +154,9 @@ def new_session(start: Path, client: str | None, *, root: Path | None = None, da
             raise RefusedInput(f"{SESSIONS_DIR}/ is a symbolic link or a file; ipt-notes writes only into real folders")
         _refuse_irregular(folder)
         course = read_course(folder)
+        pending = _pending(course, repository)
+        if pending:
+            return Scaffolded(_finish(course, repository, pending), finished=True)
         _check_note_date(course, date)
         number = course.next_number()
         if number > 999:
@@ -146,4 +171,33 @@ def new_session(start: Path, client: str | None, *, root: Path | None = None, da
         commit_paths(
             repository, [target], message("new-session", f"{course.client_id} {number}"), precheck=commit_errors
         )
-    return target
+    return Scaffolded(target)
+
+
+def _finish(course: Course, repository: Repository, pending: list[Path]) -> Path:
+    """Commit the one note an interrupted new-session left, or say exactly what to run."""
+    last = course.last
+    note = pending[0]
+    data = last.data if last is not None else None
+    if (
+        len(pending) == 1
+        and last is not None
+        and last.path == note
+        and data is not None
+        and data.get("status") != statuses().signed
+    ):
+        commit_paths(
+            repository, [note], message("new-session", f"{course.client_id} {last.number}"), precheck=commit_errors
+        )
+        return note
+    names = ", ".join(path.relative_to(course.folder).as_posix() for path in pending)
+    raise RefusedInput(
+        f"{names}: saved but never committed, so the next note cannot be numbered. Commit each in order "
+        f"(git add NOTE && git commit -m 'new-session {course.client_id} N' -- NOTE), or move it away, then run "
+        "new-session again"
+    )
+
+
+def new_session(start: Path, client: str | None, *, root: Path | None = None, date: str | None = None) -> Path:
+    """The path of the note `scaffold` wrote or finished."""
+    return scaffold(start, client, root=root, date=date).path

@@ -34,7 +34,7 @@ from ipt_notes.layout import (
 from ipt_notes.loader import read_bytes, read_document, yaml_document
 from ipt_notes.lock import repository_lock
 from ipt_notes.problems import Severity
-from ipt_notes.signing import content_hash, signed_with_origins, timestamp
+from ipt_notes.signing import content_hash, is_signed, recorded_hash, signed_with_origins, timestamp
 from ipt_notes.validation import commit_errors, shown_path, validate_course
 from ipt_notes.vocabulary import statuses
 
@@ -147,10 +147,26 @@ def _signed(notes: list[Note], signer: str, when: str, cwd: Path) -> dict[Path, 
     replaced: dict[Path, tuple[bytes, list[int]]] = {}
     for note in notes:
         if note_fields(note).get("status") == statuses().signed:
-            raise RefusedInput(f"{note.label} is already signed: correct it with ipt-notes amend")
+            raw = read_bytes(note.path)
+            if not _signing_interrupted(note, raw):
+                raise RefusedInput(f"{note.label} is already signed: correct it with ipt-notes amend")
+            # Signed on disk by a sign that did not get to commit it: this run commits it as it is.
+            replaced[note.path] = (raw, list(range(1, raw.count(b"\n") + 2)))
+            continue
         replaced[note.path] = signed_with_origins(read_bytes(note.path), signer=signer, when=when)
     _check_as_signed(notes[0].folder, replaced, cwd)
     return {path: text for path, (text, _) in replaced.items()}
+
+
+def _signing_interrupted(note: Note, raw: bytes) -> bool:
+    """Whether a note signed on disk is one an interrupted sign wrote: it matches its own hash,
+    and HEAD holds it unsigned or not at all. A note HEAD holds signed is never taken for one."""
+    if recorded_hash(raw) != content_hash(raw):
+        return False
+    repository = open_client_repository(note.folder)
+    spec = "HEAD:" + note.path.relative_to(repository.work_tree).as_posix()
+    committed = repository.object_contents([spec]).get(spec)
+    return committed is None or (committed != raw and not is_signed(committed))
 
 
 def sign_notes(cwd: Path, notes: list[Path], *, now: dt.datetime | None = None) -> list[Path]:

@@ -324,12 +324,11 @@ def test_an_uncommitted_hand_made_note_leaves_a_gap_that_the_hook_reports(
     handmade.write_bytes(b"written by hand, not yet committed\n")
     history = commits(client)
     code, out, err = cli(practice, "new-session", "C-0042", monkeypatch=monkeypatch)
-    assert (code, out) == (3, "")
-    # The hook's problems are relayed, and the path of what was saved is given from where the command ran.
-    assert f"{CLIENT}/sessions/03.md:1:1: error [session-sequence] session 2 is missing before session 3" in err
-    assert f"saved, not committed: {CLIENT}/sessions/03.md" in err
+    # A note HEAD lacks would leave a gap: nothing is written, and what to do is said.
+    assert (code, out) == (2, "")
+    assert "sessions/02.md: saved but never committed, so the next note cannot be numbered" in err
     assert handmade.read_bytes() == b"written by hand, not yet committed\n"
-    assert front(client / "sessions" / "03.md")["session"] == 3
+    assert listing(client / "sessions") == ["01.md", "02.md"]
     assert commits(client) == history
 
 
@@ -387,7 +386,8 @@ def test_preflight_refuses_unsafe_repository_states(practice: Path, monkeypatch:
         ("MERGE_HEAD", "a merge is in progress"),
         ("rebase-merge", "a rebase is in progress"),
         ("CHERRY_PICK_HEAD", "a cherry-pick is in progress"),
-        ("index.lock", "index is locked"),
+        ("index.lock", "index.lock stayed in place for 5 s: a git command that crashed or was killed left it"),
+        ("HEAD.lock", "HEAD.lock stayed in place for 5 s"),
     ]:
         marker = client / ".git" / state
         if state == "detached":
