@@ -568,6 +568,45 @@ def verify(
         raise typer.Exit(int(ExitCode.FINDINGS))
 
 
+@app.command()
+@_exits_cleanly
+def doctor(
+    clients: ClientsArgument = None,
+    fix: Annotated[
+        bool,
+        typer.Option("--fix", help="Repair what is safe to repair, and say what was done."),
+    ] = False,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="text (path:line:col: ...), json, or github annotations."),
+    ] = OutputFormat.text,
+    root: RootOption = None,
+) -> None:
+    """Find, and with --fix repair, what a crash, a clone or a moved interpreter left behind.
+
+    Checks git and the author identity; the pre-commit hook and the Python it starts; the course
+    settings; git's lock files and ipt-notes' temporary files; notes saved but not committed;
+    file modes (0600 and 0700, which a clone under umask 022 does not give); .gitattributes; and
+    the backup remote. --fix removes a lock only when no git command is running in the repository,
+    removes temporary files of interrupted writes, installs the hook again and makes files
+    private; it never changes, commits or deletes a note. Exit status 1 when findings remain.
+    """
+    from ipt_notes.commands.doctor import doctor as check
+    from ipt_notes.layout import find_practice
+    from ipt_notes.reporters import report
+
+    folders = _clients(clients, root)
+    practice = root.resolve() if root is not None else find_practice(Path.cwd())
+    result = check(practice, folders, Path.cwd(), fix=fix)
+    sys.stdout.write(report(result.problems, output_format.value))
+    for line in result.fixed:
+        _say(f"fixed: {line}")
+    clients_word = "client" if len(folders) == 1 else "clients"
+    _say(f"checked {len(folders)} {clients_word}: {len(result.problems)} findings, {len(result.fixed)} repairs")
+    if result.problems:
+        raise typer.Exit(int(ExitCode.FINDINGS))
+
+
 @app.command("log")
 @_exits_cleanly
 def audit_log(
