@@ -11,7 +11,8 @@ settings come from the repository itself (local and worktree scopes) rather than
 (`-c key=value` with the user's own value or git's default) or the command is refused.
 
 Refused, because overriding them would silently bypass the clinician's own setup, or because git
-offers no override: `core.hooksPath`, `gpg.program` and `gpg.<format>.program`,
+offers no override: `core.hooksPath`, `core.worktree` (which would make git read and write another
+folder as the client's), `gpg.program` and `gpg.<format>.program`,
 `gpg.ssh.defaultKeyCommand`, and `include.path` / `includeIf.<condition>.path`. Each is allowed
 when the user's own config gives the same value.
 
@@ -50,6 +51,7 @@ submodule, whose own config this module has not read."""
 
 _TOKENS = (
     b"hookspath",
+    b"worktree",
     b"sshcommand",
     b"askpass",
     b"gitproxy",
@@ -71,6 +73,7 @@ message always given)."""
 
 _DISPLAY = {
     "hookspath": "hooksPath",
+    "worktree": "worktree",
     "sshcommand": "sshCommand",
     "askpass": "askPass",
     "gitproxy": "gitProxy",
@@ -230,7 +233,7 @@ def _refused(config: _Config, key: str) -> list[Refused]:
     """The repository's entries of `key` if it is one that is refused, not overridden."""
     sample = config.by_key[key][0]
     section, subsection, name = sample.section, sample.subsection, sample.name
-    if (section, subsection, name) == ("core", None, "hookspath") or (
+    if (section, subsection, name) in (("core", None, "hookspath"), ("core", None, "worktree")) or (
         section == "gpg" and (name == "program" or (subsection, name) == ("ssh", "defaultkeycommand"))
     ):
         unsafe = config.last_wins_unsafe(key)

@@ -446,6 +446,7 @@ def test_the_user_s_own_helpers_and_ssh_command_stay(
 
 REFUSED = {
     "core.hooksPath": "[core]\n\thooksPath = {hooks}\n",
+    "core.worktree": "[core]\n\tworktree = {hooks}\n",
     "gpg.program": "[gpg]\n\tprogram = {program}\n[log]\n\tshowSignature = true\n",
     "gpg.ssh.program": '[gpg]\n\tformat = ssh\n[gpg "ssh"]\n\tprogram = {program}\n[log]\n\tshowSignature = true\n',
     "gpg.ssh.defaultKeyCommand": '[gpg]\n\tformat = ssh\n[GPG "ssh"]\n\tDefaultKeyCommand = {program}\n'
