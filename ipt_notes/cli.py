@@ -601,8 +601,8 @@ def doctor(
     sys.stdout.write(report(result.problems, output_format.value))
     for line in result.fixed:
         _say(f"fixed: {line}")
-    clients_word = "client" if len(folders) == 1 else "clients"
-    _say(f"checked {len(folders)} {clients_word}: {len(result.problems)} findings, {len(result.fixed)} repairs")
+    plural = "" if len(folders) == 1 else "s"
+    _say(f"checked {len(folders)} client{plural}: {len(result.problems)} findings, {len(result.fixed)} repairs")
     if result.problems:
         raise typer.Exit(int(ExitCode.FINDINGS))
 

@@ -333,6 +333,7 @@ def parse_document(raw: bytes, *, front_matter: bool) -> Document:
     """Parse a whole file's bytes: a YAML file, or Markdown with YAML front matter."""
     text = _decode(raw)
     if not front_matter:
+        refuse_odd_line_breaks(text, 0)
         return Document(data=load_yaml(text), yaml_text=text, line_offset=0)
     first_end = text.find("\n")
     first_line = text if first_end < 0 else text[:first_end]
@@ -358,6 +359,28 @@ SIGNATURE_KEYS = ("status", "signed_by", "signed_at", "content_hash")
 _SIGNATURE_LINE = re.compile(r"^(" + "|".join(SIGNATURE_KEYS) + r")[ \t]*:", re.MULTILINE)
 
 
+_ODD_LINE_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+"""Line breaks YAML reads as new lines where line-based tools (and git, awk, grep) see none: a
+lone carriage return, NEL, and the Unicode line and paragraph separators."""
+
+
+def refuse_odd_line_breaks(text: str, line_offset: int) -> None:
+    """Refuse YAML whose lines do not end where every other reader thinks they do."""
+    found = _ODD_LINE_BREAK.search(text)
+    if found is not None:
+        index = found.start()
+        raise LoadError(
+            rule="yaml-line-break",
+            message=(
+                "a line break other than LF or CRLF (a lone carriage return, or a Unicode line or paragraph "
+                "separator, often pasted in): YAML and line-based tools would read the lines differently; "
+                "replace it with an ordinary line end or a space"
+            ),
+            line=text.count("\n", 0, index) + 1 + line_offset,
+            col=index - (text.rfind("\n", 0, index) + 1) + 1,
+        )
+
+
 def _load_front_matter(yaml_text: str) -> object:
     """Parse front matter, refusing any line that starts like a signature field but is not one.
 
@@ -366,6 +389,7 @@ def _load_front_matter(yaml_text: str) -> object:
     line-based reading of the signature (sign's edits, the README's hash recipe) would take it
     for the field. With it, every line that starts with a signature key's name is that key.
     """
+    refuse_odd_line_breaks(yaml_text, 1)
     top_keys: dict[str, tuple[int, int]] = {}
     try:
         data = _build(yaml_text, 1, None, top_keys)

@@ -6,8 +6,9 @@ The content hash is defined so that anyone can recompute it with standard tools:
     or `...` line), drop the one line that starts with `content_hash:`. The hash is `sha256:`
     followed by the SHA-256 of what remains, in lowercase hex.
 
-For example: `awk 'NR==1{f=1} f && /^(---|\\.\\.\\.)$/ && NR>1{f=0} f && /^content_hash:/{next} {print}'
-NOTE | sha256sum` (the hash is over the bytes as they are, so CRLF files hash with their CRs).
+For example (the README's recipe, which a test runs):
+`awk 'NR==1{f=1; print; next} f && /^(---|\\.\\.\\.)[ \\t]*\\r?$/{f=0} f && /^content_hash:/{next} {print}'
+NOTE | sha256sum`. The hash is over the bytes as they are, so CRLF files hash with their CRs.
 
 Everything else is covered, the body, the status, the signer and the time of signing included, so
 no word of a signed note can change without the hash telling. The recipe is exact for every note
@@ -47,6 +48,8 @@ def _front_matter_end(lines: list[bytes]) -> int:
     raise RefusedInput("the note's front matter is never closed")
 
 
+_ODD_BREAK = re.compile(rb"\r(?!\n)|\xc2\x85|\xe2\x80[\xa8\xa9]")
+_SAYS_SIGNED = re.compile(rb"(?:\A|[\r\n]|\xc2\x85|\xe2\x80[\xa8\xa9])[\"']?status[\"']?[ \t]*:[ \t]*[\"']?signed\b")
 _PLAIN_STATUS = re.compile(rb"status:[ \t]*(signed|draft)(?:[ \t]+#[^\n]*)?[ \t]*\r?\n?\Z")
 
 
@@ -62,7 +65,8 @@ def is_signed(raw: bytes) -> bool:
         end = _front_matter_end(lines)
     except RefusedInput:
         return False
-    for line in lines[1:end]:
+    odd = _ODD_BREAK.search(b"".join(lines[:end])) is not None
+    for line in [] if odd else lines[1:end]:
         if line.startswith(b"status:"):
             plain = _PLAIN_STATUS.match(line)
             if plain is not None:
@@ -71,7 +75,9 @@ def is_signed(raw: bytes) -> bool:
     try:
         data = parse_document(raw, front_matter=True).data
     except LoadError:
-        return False
+        # A version the reader refuses is judged by caution: any line of its front matter that
+        # says it is signed, wherever a reader could start a line, makes it signed.
+        return _SAYS_SIGNED.search(b"".join(lines[:end])) is not None
     return isinstance(data, dict) and data.get("status") == statuses().signed
 
 
@@ -103,7 +109,8 @@ def _hash_line(raw: bytes, lines: list[bytes]) -> int | None:
     """The index of the line the content hash leaves out: the content_hash field's, in its form."""
     end = _front_matter_end(lines)
     candidates = [index for index in range(1, end) if _HASH_LINE.match(lines[index])]
-    if len(candidates) == 1 and _CANONICAL_HASH_LINE.match(lines[candidates[0]]):
+    odd = _ODD_BREAK.search(b"".join(lines[:end])) is not None
+    if len(candidates) == 1 and _CANONICAL_HASH_LINE.match(lines[candidates[0]]) and not odd:
         return candidates[0]
     return _hash_field_line(raw, candidates, lines) if candidates else None
 
@@ -142,6 +149,8 @@ def signed_with_origins(raw: bytes, *, signer: str, when: str) -> tuple[bytes, l
     lines = raw.splitlines(keepends=True)
     end = _front_matter_end(lines)
     newline = b"\r\n" if lines[0].endswith(b"\r\n") else b"\n"
+    if not lines[-1].endswith(b"\n"):
+        lines[-1] += newline  # line-based tools end every line; the signed note does too
     numbered = list(enumerate(lines, start=1))
     head, front, tail = numbered[:1], numbered[1:end], numbered[end:]
     status = next((number for number, line in front if _STATUS.match(line)), None)

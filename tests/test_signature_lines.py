@@ -8,6 +8,7 @@ would be replaced by sign, deleting clinical text. The reader refuses both, at t
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -105,3 +106,65 @@ def test_only_the_hash_line_as_sign_writes_it_is_left_out(signed_practice: Path)
         raw.replace(b"\ncontent_hash: ", b'\ncontent_hash: "', 1).replace(b"\nmodality", b'"\nmodality', 1),
     ):
         assert content_hash(changed) != recorded
+
+
+def _crafted(status_lines: bytes, body: bytes) -> bytes:
+    """A complete first note whose signature lines follow lone carriage returns, hashed as the
+    tool hashes it: the parser reads it as signed, a line-based reader as a draft."""
+    from ipt_notes.signing import content_hash as digest
+
+    tasks = b"".join(
+        b"  %s: true\n" % task
+        for task in (
+            b"symptoms_reviewed",
+            b"diagnosis_discussed",
+            b"sick_role_given",
+            b"medication_evaluated",
+            b"inventory_reviewed",
+            b"problem_area_discussed",
+            b"formulation_agreed",
+            b"contract_agreed",
+        )
+    )
+    head = (
+        b"---\nclient: C-0042\nsession: 1\ndate: 2026-01-05\nphase: initial\nattendance: attended\n"
+        b"techniques: [psychoeducation]\nrisk:\n  suicidal_ideation: none\ninitial:\n" + tasks + status_lines
+    )
+    tail = b"\n---\n" + body + b"\n"
+    placeholder = head + b"content_hash: sha256:" + b"0" * 64 + tail
+    return head + b"content_hash: " + digest(placeholder).encode() + tail
+
+
+ODD = (
+    b'x-a: "a\rstatus: draft\r"\rstatus: signed\rsigned_by: "T-01 <t01@clinic.example>"'
+    b"\rsigned_at: 2026-01-06T10:00:00Z\r"
+)
+
+
+@pytest.mark.parametrize("separator", ["\r", "\u2028", "\u2029", "\x85"])
+def test_line_breaks_other_than_lf_and_crlf_are_refused_at_their_place(separator: str) -> None:
+    raw = f'---\nstatus: draft\nnote: "one{separator}two"\n---\n'.encode()
+    with pytest.raises(LoadError) as refused:
+        parse_document(raw, front_matter=True)
+    assert (refused.value.rule, refused.value.line, refused.value.col) == ("yaml-line-break", 3, 11)
+
+
+def test_a_note_whose_lines_differ_by_reader_is_never_taken_for_a_draft(
+    practice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = practice / CLIENT
+    note = practice / NOTE
+    note.write_bytes(_crafted(ODD, b"original text"))
+    hook = subprocess.run(["git", "commit", "-qam", "sign C-0042 1"], cwd=client, capture_output=True, text=True)
+    assert hook.returncode != 0 and "[yaml-line-break]" in hook.stderr
+    git(client, "commit", "-q", "--no-verify", "-am", "sign C-0042 1")
+    note.write_bytes(_crafted(ODD, b"REWRITTEN text"))
+    code, out, _ = cli(practice, "validate", NOTE, monkeypatch=monkeypatch)
+    assert code == 1
+    assert {"yaml-line-break", "signed-note-changed"} <= set(re.findall(r"\[([a-z-]+)\]", out))
+    git(client, "commit", "-q", "--no-verify", "-am", "rewritten")
+    git(client, "rm", "-q", NOTE.removeprefix(CLIENT + "/"))
+    code, out, _ = cli(practice, "validate", CLIENT, monkeypatch=monkeypatch)
+    assert code == 1 and "[signed-note-deleted]" in out
+    code, out, _ = cli(practice, "verify", "C-0042", monkeypatch=monkeypatch)
+    assert code == 1 and "[verify-signed-changed]" in out

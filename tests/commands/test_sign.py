@@ -92,6 +92,31 @@ def test_sign_locks_the_note_with_a_hash_the_readme_recipe_recomputes(
     assert git(repo, "status", "--porcelain") == ""
 
 
+@pytest.mark.parametrize(
+    "variant",
+    ["crlf, and a body line that starts like the hash", "a closing fence with spaces", "no line end at the end"],
+)
+def test_the_readme_recipe_agrees_with_the_hash_on_every_note_sign_writes(
+    practice: Path, variant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    note = practice / NOTE
+    raw = note.read_bytes()
+    if variant.startswith("crlf"):
+        raw = (raw + b"content_hash: in the body\n").replace(b"\n", b"\r\n")
+    elif variant.startswith("a closing fence"):
+        raw = raw.replace(b"\n---\n", b"\n---  \n", 1)
+    else:
+        raw = raw.rstrip(b"\n")
+    note.write_bytes(raw)
+    git(practice / CLIENT, "commit", "-q", "--no-verify", "-am", "by hand")
+    code, _, err = cli(practice, "sign", NOTE, monkeypatch=monkeypatch)
+    assert code == 0, err
+    recomputed = subprocess.run(
+        ["bash", "-c", readme_recipe(), "-", str(note)], capture_output=True, text=True, check=True
+    )
+    assert fields(note)["content_hash"] == "sha256:" + recomputed.stdout.split()[0] == content_hash(note.read_bytes())
+
+
 def test_sign_refuses_an_incomplete_note_at_its_lines_and_changes_nothing(
     practice: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
