@@ -29,7 +29,8 @@ from pathlib import Path
 
 from ipt_notes.errors import GitProblem
 from ipt_notes.git import NO_DIFF_PROGRAMS, Repository
-from ipt_notes.layout import CLIENT_NAME, IMMUTABLE_KINDS, FileKind, kind_in_client
+from ipt_notes.identity import email_of
+from ipt_notes.layout import CLIENT_NAME, IMMUTABLE_KINDS, FileKind, cosigned_note, kind_in_client
 from ipt_notes.loader import parse_document
 from ipt_notes.problems import Problem, Severity
 from ipt_notes.signing import content_hash, is_signed, recorded_hash
@@ -54,6 +55,7 @@ class Commit:
     time: int
     signature: str = ""
     author_email: str = ""
+    committer_email: str = ""
     changes: list[Change] = field(default_factory=list)
 
 
@@ -136,8 +138,9 @@ def history(repository: Repository) -> Walk | None:
             continue
         elif word == b"committer":
             commits[-1].time = int(rest.rsplit(b" ", 2)[1])
+            commits[-1].committer_email = email_of(rest.decode("utf-8", "replace"))
         elif word == b"author":
-            commits[-1].author_email = _email(rest.decode("utf-8", "replace"))
+            commits[-1].author_email = email_of(rest.decode("utf-8", "replace"))
         elif word in (b"from", b"merge"):
             commits[-1].parents.append(ids.get(rest) or rest.decode())
         elif word == b"M":
@@ -186,12 +189,6 @@ _WALKED_KINDS = IMMUTABLE_KINDS | {FileKind.CLIENT}
 
 def _signable(path: str) -> bool:
     return kind_in_client(tuple(path.split("/"))) in _WALKED_KINDS
-
-
-def _email(identity: str) -> str:
-    """The address in `Name <address>` (and whatever follows it), lowercased; empty without one."""
-    start, end = identity.find("<"), identity.find(">")
-    return identity[start + 1 : end].strip().lower() if 0 <= start < end else ""
 
 
 def _fields(raw: bytes, *, front_matter: bool = True) -> dict[str, object]:
@@ -244,7 +241,7 @@ def _notes_history(walk: Walk, report: _Report) -> None:
                 continue
             raw = walk.blobs.get(change.new, b"")
             if kind_in_client(tuple(change.path.split("/"))) is FileKind.COSIGNATURE:
-                _cosignature_author(walk, commit, change.path, report)
+                _cosignature(walk, commit, change.path, report)
                 signed[change.path] = _Signed(change.new, commit.sha, raw)
             elif is_signed(raw):
                 recorded = recorded_hash(raw)
@@ -259,19 +256,41 @@ def _notes_history(walk: Walk, report: _Report) -> None:
         _addenda(walk, signed, report)
 
 
-def _cosignature_author(walk: Walk, commit: Commit, path: str, report: _Report) -> None:
-    """A co-signature is committed by the supervisor that client.yaml names in that commit,
-    matched by e-mail address: one written by anyone else is reported."""
+def _cosignature(walk: Walk, commit: Commit, path: str, report: _Report) -> None:
+    """A co-signature, as the commit that added it holds it: committed (author and committer) by
+    the supervisor that client.yaml names in that commit, matched by e-mail address; naming the
+    note beside it, signed in that commit, with the hash that note records; and cosigned by that
+    supervisor. The course rules check the same in the working tree, where a course's settings
+    could turn them off; here nothing can."""
     files = walk.files_at(commit.sha) or {}
     contract = _fields(walk.blobs.get(files.get(CLIENT_NAME, ""), b""), front_matter=False)
     supervisor = contract.get("supervisor")
-    expected = _email(supervisor) if isinstance(supervisor, str) else ""
-    if not expected or expected != commit.author_email:
+    expected = email_of(supervisor) if isinstance(supervisor, str) else ""
+    short = commit.sha[:12]
+    if not expected or expected != commit.author_email or expected != commit.committer_email:
         report.add(
             path,
             "verify-cosignature-author",
-            f"the co-signature was committed in commit {commit.sha[:12]} by someone other than the supervisor "
+            f"the co-signature was committed in commit {short} by someone other than the supervisor "
             "client.yaml named then",
+        )
+    fields = _fields(walk.blobs.get(files.get(path, ""), b""), front_matter=False)
+    note = cosigned_note(path)
+    raw = walk.blobs.get(files.get(note, ""))
+    cosigner = fields.get("cosigned_by")
+    if (
+        fields.get("note") != note
+        or raw is None
+        or not is_signed(raw)
+        or fields.get("content_hash") != recorded_hash(raw)
+        or not isinstance(cosigner, str)
+        or email_of(cosigner) != expected
+    ):
+        report.add(
+            path,
+            "verify-cosignature",
+            f"the co-signature added in commit {short} does not match the signed note beside it (its name, its "
+            "content hash) or its supervisor",
         )
 
 

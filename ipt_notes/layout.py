@@ -291,18 +291,24 @@ def find_client_folder(start: Path) -> Path | None:
     return client_root_of(start.resolve())
 
 
-def practice_clients(practice: Path) -> list[Path]:
-    """Every client folder of a practice, in ID order; links are never followed."""
+def practice_clients(practice: Path, *, refuse_links: bool = True) -> list[Path]:
+    """Every client folder of a practice, in ID order. Links are never followed, and one where a
+    client folder (or clients/ itself) should be is refused, so that no command passes over a
+    client in silence (validate, which reports them as findings, passes `refuse_links=False`)."""
     clients = practice / CLIENTS_DIR
-    if not clients.is_dir() or clients.is_symlink():
+    if not refuse_links and clients.is_symlink():
+        return []
+    if clients.is_symlink():
+        raise RefusedInput(f"{CLIENTS_DIR}/ is a link: ipt-notes never works through a link; make it a folder")
+    if not clients.is_dir():
         return []
     with os.scandir(clients) as entries:
-        folders = [
-            Path(entry.path)
-            for entry in entries
-            if entry.is_dir(follow_symlinks=False) and is_valid_client_id(entry.name)
-        ]
-    return sorted(folders)
+        listed = [entry for entry in entries if is_valid_client_id(entry.name)]
+    linked = sorted(entry.name for entry in listed if entry.is_symlink())
+    if linked and refuse_links:
+        names = ", ".join(f"{CLIENTS_DIR}/{name}" for name in linked)
+        raise RefusedInput(f"{names}: a link where a client folder should be; move the client's folder there instead")
+    return sorted(Path(entry.path) for entry in listed if entry.is_dir(follow_symlinks=False))
 
 
 class ClientRef(NamedTuple):

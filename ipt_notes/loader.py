@@ -421,7 +421,8 @@ def read_bytes(path: Path) -> bytes:
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as error:
-        if error.errno == errno.ELOOP or path.is_symlink():
+        if error.errno in (errno.ELOOP, errno.ENXIO) or path.is_symlink():
+            # A link (never followed), or a socket, which cannot be opened at all.
             raise LoadError(rule=NOT_A_REGULAR_FILE, message=irregular_message(path)) from None
         raise LoadError(rule="unreadable", message=f"the file cannot be read ({error.strerror})") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):

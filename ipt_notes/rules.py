@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ipt_notes.course import Course, SessionNote
+from ipt_notes.identity import email_of
 from ipt_notes.layout import CLIENT_NAME, CLIENTS_DIR, FORMULATION_NAME, INVENTORY_NAME, REVIEW_NAME, in_practice
 from ipt_notes.loader import NodePath
 from ipt_notes.problems import INTERNAL_RULE_ERROR_ID, Severity
@@ -555,30 +556,37 @@ _ZONE_TOLERANCE = dt.timedelta(days=1)
 @rule(
     "signed-in-future",
     Severity.ERROR,
-    "A signed note records a session that has happened: it is not dated after today, nor signed before its date.",
+    "A signed note records a session that has happened: it is not dated after today, nor signed before its date "
+    "or after today.",
 )
 def _signed_in_future(ctx: RuleContext) -> Iterator[Finding]:
     for note, data in _notes(ctx.course):
         if not _signed(data):
             continue  # a draft scaffolded ahead of its session is normal
         date = dt.date.fromisoformat(data["date"])
+        signed = ctx.settings.date_of(data["signed_at"]) if "signed_at" in data else None
         if date > ctx.today + _ZONE_TOLERANCE:
             yield Finding(note.path, f"session {note.number} is signed but dated after today", ("date",))
-        elif "signed_at" in data and ctx.settings.date_of(data["signed_at"]) < date - _ZONE_TOLERANCE:
+        elif signed is not None and signed > ctx.today + _ZONE_TOLERANCE:
+            yield Finding(note.path, f"session {note.number} records a signing time after today", ("signed_at",))
+        elif signed is not None and signed < date - _ZONE_TOLERANCE:
             yield Finding(note.path, f"session {note.number} was signed before the date of its session", ("signed_at",))
 
 
 @rule(
     "signed-late",
     Severity.WARNING,
-    "A note signed later than draft-unsigned's N days after its session carries a late_entry addendum saying why.",
+    "A note signed later than draft-unsigned's N days after its session carries a signed late_entry addendum "
+    "saying why.",
 )
 def _signed_late(ctx: RuleContext) -> Iterator[Finding]:
     days = dt.timedelta(days=rule_option(ctx.settings, "draft-unsigned", "days")) + _ZONE_TOLERANCE
     explained = {
         addendum.session
         for addendum in ctx.course.addenda
-        if addendum.data is not None and addendum.data.get("kind") == addendum_kinds().late_entry
+        if addendum.data is not None
+        and addendum.data.get("kind") == addendum_kinds().late_entry
+        and _signed(addendum.data)
     }
     for note, data in _notes(ctx.course):
         if not _signed(data) or "signed_at" not in data or note.number in explained:
@@ -686,6 +694,14 @@ def _cosignature_matches(ctx: RuleContext) -> Iterator[Finding]:
     course = ctx.course
     signed = {relative: data for relative, _, data in _signed_notes(course)}
     supervisor = _supervisor(course)
+    clinician = (course.client or {}).get("clinician")
+    address = email_of(clinician) if isinstance(clinician, str) else ""
+    if supervisor is not None and address and address == email_of(supervisor):
+        yield Finding(
+            course.file(CLIENT_NAME),
+            "the supervisor is the clinician: a co-signature is a second person's",
+            ("supervisor",),
+        )
     for cosignature in course.cosignatures:
         data = cosignature.data
         if data is None:

@@ -426,7 +426,7 @@ def validate_paths(
             clients.setdefault(found.client, {})[found.path] = found.kind
     for root in whole:
         # A client folder with no notes file at all is still a client, and lacks its client.yaml.
-        for folder in practice_clients(root) if (root / CONFIG_NAME).is_file() else [root]:
+        for folder in practice_clients(root, refuse_links=False) if (root / CONFIG_NAME).is_file() else [root]:
             if is_client_root(folder) and not folder.is_symlink():
                 clients.setdefault(folder, {})
     for folder, reported in sorted(clients.items()):
@@ -520,7 +520,30 @@ def validate_staged(
     # A note signed at HEAD and gone from the index is reported whatever else is staged.
     unit = _client_unit(top, every, report, cwd, rules=rules, whole=False, contents=contents, present=indexed)
     problems.extend(check_unit(unit))
+    cosigning = sorted(path for path, kind in staged.items() if kind is FileKind.COSIGNATURE)
+    if cosigning:
+        problems.extend(_cosigned_by_someone_else(repository, top, cosigning, cwd))
     return ValidationReport(problems=sorted(problems), files_checked=len(staged))
+
+
+def _cosigned_by_someone_else(repository: Repository, top: Path, staged: list[Path], cwd: Path) -> list[Problem]:
+    """A co-signature is committed by the supervisor client.yaml names: the commit being made is
+    by git's identity, which must have the supervisor's address."""
+    from ipt_notes.identity import email_of
+    from ipt_notes.loader import parse_document
+
+    spec = ":" + CLIENT_NAME  # the contract as the index holds it
+    try:
+        contract = parse_document(repository.object_contents([spec]).get(spec, b""), front_matter=False).data
+        author = repository.author()
+    except (LoadError, GitProblem):
+        return []  # reported elsewhere: the contract's own problems, or no identity
+    supervisor = contract.get("supervisor") if isinstance(contract, dict) else None
+    expected = email_of(supervisor) if isinstance(supervisor, str) else ""
+    if expected and expected == email_of(author):
+        return []
+    message = "a co-signature is committed by the supervisor client.yaml names, and git's identity is not theirs"
+    return [Problem(shown_path(path, cwd), 1, 1, Severity.ERROR, "cosignature-author", message) for path in staged]
 
 
 def commit_errors(repository: Repository) -> list[str]:

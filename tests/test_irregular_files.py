@@ -32,6 +32,17 @@ def _rules_at(found: list[dict[str, object]], path: str) -> set[object]:
     return {p["rule"] for p in found if p["path"] == path}
 
 
+def test_a_socket_named_as_a_note_is_not_a_regular_file(practice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as server:
+        monkeypatch.chdir(practice / CLIENT / "sessions")
+        server.bind("02.md")  # relative: a socket's path has a short length limit
+        code, found = _findings(practice, f"{CLIENT}/sessions/02.md", monkeypatch=monkeypatch)
+    assert code == 1
+    assert _rules_at(found, f"{CLIENT}/sessions/02.md") == {"not-a-regular-file"}
+
+
 def test_a_pipe_named_as_a_note_is_reported_at_once(practice: Path) -> None:
     os.mkfifo(practice / CLIENT / "sessions" / "02.md")
     result = script("validate", "--format", "json", f"{CLIENT}/sessions/02.md", cwd=practice)  # times out, never hangs
@@ -148,3 +159,21 @@ def test_sign_checks_the_contract_before_it_writes(practice: Path, how: str) -> 
     assert (result.returncode, result.stdout) == (1, ""), result.stderr
     assert f"{CLIENT}/client.yaml:1:1: error [" in result.stderr
     assert ((practice / NOTE).read_bytes(), head(practice / CLIENT)) == (before, commit)
+
+
+@pytest.mark.parametrize("command", ["verify", "status", "push"])
+def test_commands_over_every_client_refuse_a_linked_client_folder(
+    practice: Path, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (practice / "clients" / "C-0077").symlink_to(practice / OTHER)
+    code, out, err = cli(practice, command, monkeypatch=monkeypatch)
+    assert (code, out) == (2, "")
+    assert "clients/C-0077: a link where a client folder should be" in err
+
+
+def test_validate_root_must_name_a_practice(practice: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "not-a-practice"
+    elsewhere.mkdir()
+    code, out, err = cli(practice, "validate", "--root", str(elsewhere), monkeypatch=monkeypatch)
+    assert (code, out) == (3, "")
+    assert "ipt-notes.yaml" in err

@@ -83,9 +83,13 @@ def test_an_unknown_id_and_a_folder_that_is_no_client_are_refused(tree: Path) ->
 def test_practice_clients_lists_real_client_folders_only(tree: Path) -> None:
     practice = tree / "practice"
     (practice / "clients" / "not a client").mkdir()
-    (practice / "clients" / "C-0009").symlink_to(practice / "clients" / "C-0001")
     write_tree(practice, {"clients/README": "x"})
     assert [folder.name for folder in practice_clients(practice)] == ["C-0001", "C-0002"]
+    # A link where a client folder should be is never followed, and never passed over in silence.
+    (practice / "clients" / "C-0009").symlink_to(practice / "clients" / "C-0001")
+    with pytest.raises(RefusedInput, match="clients/C-0009: a link where a client folder should be"):
+        practice_clients(practice)
+    assert [folder.name for folder in practice_clients(practice, refuse_links=False)] == ["C-0001", "C-0002"]
 
 
 def test_walking_a_folder_finds_each_client_and_the_practice_files(tree: Path) -> None:

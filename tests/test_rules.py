@@ -527,3 +527,11 @@ def test_a_late_entry_addendum_explains_a_late_signature(tmp_path: Path) -> None
     # The allowance follows draft-unsigned's days, the course's one setting for timeliness.
     root = course_copy(tmp_path / "relaxed", late)
     assert _rule_findings(root, "signed-late", CourseSettings(rules={"draft-unsigned": {"days": 30}})) == []
+
+
+def test_a_signing_time_after_today_is_an_error(tmp_path: Path) -> None:
+    later = (edit("sessions/16.md", "signed_at: 2025-04-12T15:40:00+02:00", "signed_at: 2025-05-30T09:00:00Z"),)
+    root = course_copy(tmp_path, later)
+    assert _rule_findings(root, "signed-in-future", DEFAULT_COURSE, dt.date(2025, 4, 20)) == [
+        "session 16 records a signing time after today"
+    ]

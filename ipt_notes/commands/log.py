@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -63,8 +64,17 @@ def audit_log(folder: Path, session: int | None = None) -> list[LogEntry]:
     entries = []
     for sha, author, date, mark, _, _ in rows:
         action = actions[sha] or "by hand: " + (", ".join(touched.get(sha, [])) or "no file")
-        entries.append(LogEntry(sha[:12], author, date, action, mark))
+        entries.append(LogEntry(sha[:12], _printable(author), _printable(date), _printable(action), _printable(mark)))
     return entries
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _printable(text: str) -> str:
+    """A field as one line of plain text: a file name or an author with a line end or a terminal
+    control character in it cannot forge a row of the trail or drive the terminal."""
+    return _CONTROL.sub("?", text)
 
 
 def _client_id(folder: Path, first_subject: str | None) -> str:

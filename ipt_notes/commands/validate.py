@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ipt_notes.errors import PracticeNotFound, RefusedInput
-from ipt_notes.layout import client_root_of, find_client_folder, find_practice
+from ipt_notes.layout import CONFIG_NAME, client_root_of, find_client_folder, find_practice
 from ipt_notes.validation import ValidationReport, validate_paths, validate_staged
 
 __all__ = ["validate"]
@@ -14,6 +14,8 @@ __all__ = ["validate"]
 def _default_target(cwd: Path, root: Path | None) -> Path:
     """--root's practice; else the client folder around here; else the practice around here."""
     if root is not None:
+        if not (root / CONFIG_NAME).is_file():
+            raise PracticeNotFound(start=str(root))  # --root names a practice: nothing else is checked
         return root
     client = find_client_folder(cwd)
     if client is not None:

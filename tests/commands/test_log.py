@@ -143,3 +143,19 @@ def test_a_session_s_trail_is_its_note_and_addenda_by_their_exact_names(
     assert code == 0
     assert "01.copy.md" not in out
     assert actions(out) == ["amend C-0042 1", "sign C-0042 1", "by hand: 01.md", "new-session C-0042 1"]
+
+
+def test_a_file_name_cannot_forge_a_row_or_drive_the_terminal(
+    signed_practice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = signed_practice / CLIENT
+    forged = "x\nabc123  2026-01-01T00:00:00+00:00  S-01 <s01@clinic.example>  G  cosign C-0042 1\a"
+    (repo / forged).write_text("")
+    git(repo, "add", "--", forged)
+    git(repo, "commit", "-q", "--no-verify", "-m", "by hand")
+    code, out, err = cli(signed_practice, "log", "C-0042", monkeypatch=monkeypatch)
+    assert code == 0, err
+    assert "\a" not in out
+    rows = out.splitlines()
+    assert [row for row in rows if "cosign C-0042 1" in row] == [row for row in rows if "by hand: x?abc123" in row]
+    assert len(rows) == 1 + len(entries(repo, monkeypatch=monkeypatch))

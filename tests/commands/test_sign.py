@@ -416,6 +416,9 @@ def test_a_cosignature_by_anyone_but_the_supervisor_is_found(
         f'cosigned_by: "{SUPERVISOR}"\ncosigned_at: 2026-01-06T10:00:00Z\n'
     )
     git(repo, "add", "sessions/01.cosignature.yaml")
+    hook = subprocess.run(["git", "commit", "-qm", "cosign C-0042 1"], cwd=repo, capture_output=True, text=True)
+    assert hook.returncode != 0
+    assert "sessions/01.cosignature.yaml:1:1: error [cosignature-author]" in hook.stderr
     git(repo, "commit", "-q", "--no-verify", "-m", "cosign C-0042 1")
     code, out, _ = cli(signed_practice, "validate", CLIENT, monkeypatch=monkeypatch)
     assert code == 0, out  # the file itself is in order
@@ -430,6 +433,35 @@ def test_a_cosignature_by_anyone_but_the_supervisor_is_found(
     code, out, _err = cli(signed_practice, "validate", CLIENT, monkeypatch=monkeypatch)
     assert code == 1
     assert "error [signed-note-changed] this co-signature was committed at HEAD" in out
+
+
+def test_verify_checks_each_cosignature_whatever_the_course_settings_say(
+    signed_practice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The supervisor commits a co-signature of another text, with the working-tree rule turned off.
+    repo = signed_practice / CLIENT
+    name_supervisor(signed_practice)
+    settings = repo / "course-settings.yaml"
+    settings.write_text(settings.read_text() + "rules:\n  cosignature-matches: false\n")
+    (repo / "sessions" / "01.cosignature.yaml").write_text(
+        "client: C-0042\nnote: sessions/01.md\ncontent_hash: sha256:" + "0" * 64 + "\n"
+        f'cosigned_by: "{SUPERVISOR}"\ncosigned_at: 2026-01-06T10:00:00Z\n'
+    )
+    act_as_supervisor(monkeypatch)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-verify", "-m", "cosign C-0042 1")
+    code, out, _ = cli(signed_practice, "verify", "C-0042", monkeypatch=monkeypatch)
+    assert code == 1
+    assert "[verify-cosignature] the co-signature added in commit" in out
+    assert "[verify-cosignature-author]" not in out
+
+
+def test_the_clinician_cannot_be_their_own_supervisor(practice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    contract = practice / CLIENT / "client.yaml"
+    contract.write_text(contract.read_text() + f'clinician: "{IDENTITY}"\nsupervisor: "Someone <T01@Clinic.example>"\n')
+    code, out, _ = cli(practice, "validate", CLIENT, monkeypatch=monkeypatch)
+    assert code == 1
+    assert "error [cosignature-matches] the supervisor is the clinician" in out
 
 
 def test_signing_commits_are_signed_when_git_is_set_to_sign(
