@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ipt_notes.errors import FileExists, WriteFailed
+from ipt_notes.faults import checkpoint
 
 __all__ = ["PRIVATE_DIR_MODE", "PRIVATE_FILE_MODE", "create_new", "make_private_dirs", "replace_atomically"]
 
@@ -38,6 +39,7 @@ def make_private_dirs(folder: Path, *, stop_at: Path) -> None:
 
 
 def _fsync_dir(folder: Path) -> None:
+    checkpoint("fsync-folder")
     with contextlib.suppress(OSError):  # not every filesystem lets a folder be opened and synced
         fd = os.open(folder, os.O_RDONLY)
         try:
@@ -55,13 +57,19 @@ def _refuse_links(*paths: Path) -> None:
 
 
 def _write_temporary(target: Path, data: bytes, mode: int) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        checkpoint("temporary-file", io=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as error:
+        raise WriteFailed(path=target, reason=error.strerror or "cannot write") from None
     temporary = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            checkpoint("write", io=True)
             handle.flush()
             os.fsync(handle.fileno())
+            checkpoint("fsync", io=True)
         temporary.chmod(mode)
     except OSError as error:
         temporary.unlink(missing_ok=True)
@@ -78,6 +86,7 @@ def create_new(target: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> N
     _refuse_links(target.parent)  # a link at the target itself is an existing file, and wins
     temporary = _write_temporary(target, data, mode)
     try:
+        checkpoint("link", io=True)
         os.link(temporary, target)
     except FileExistsError:
         raise FileExists(path=target) from None
@@ -93,6 +102,7 @@ def replace_atomically(target: Path, data: bytes, *, mode: int = PRIVATE_FILE_MO
     _refuse_links(target.parent, target)
     temporary = _write_temporary(target, data, mode)
     try:
+        checkpoint("rename", io=True)
         temporary.replace(target)
     except OSError as error:
         temporary.unlink(missing_ok=True)

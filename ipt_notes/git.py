@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ipt_notes.errors import GitProblem, NotCommitted, UnsafeGitConfig
+from ipt_notes.faults import checkpoint
 from ipt_notes.files import replace_atomically
 from ipt_notes.repository_config import ALWAYS, NETWORK, Policy, may_name_programs, parse_listing, policy
 
@@ -207,9 +208,12 @@ def run_git(
     if not git_available():
         raise GitProblem("git is not installed or not on PATH; install git and try again")
     command, env = _command(args, _rules(git_dir, cwd, args), index=index, run_hooks=run_hooks)
+    step = f"git {args[_subcommand_at(args) or 0]}"
+    checkpoint(step)
     result = subprocess.run(command, cwd=cwd, capture_output=True, input=input_data, check=False, env=env)
+    checkpoint(f"{step} done")
     if check and result.returncode != 0:
-        raise GitProblem(f"git {args[_subcommand_at(args) or 0]} failed (exit {result.returncode})")
+        raise GitProblem(f"{step} failed (exit {result.returncode})")
     return result
 
 
