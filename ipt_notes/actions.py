@@ -11,14 +11,16 @@ import re
 
 __all__ = ["ACTIONS", "message", "note_item", "parse"]
 
-_NOTE = r"(?:[0-9]{1,3}(?: addendum-[1-9][0-9]*)?|review)"
+# A session number as messages write it: 1 to 999, without leading zeros.
+_NUMBER = r"[1-9][0-9]{0,2}"
+_NOTE = rf"(?:{_NUMBER}(?: addendum-[1-9][0-9]*)?|review)"
 ACTIONS: dict[str, str | None] = {
     "new-client": None,
     "apply-settings": None,
-    "new-session": r"[0-9]{1,3}",
+    "new-session": _NUMBER,
     "sign": _NOTE,
     "cosign": _NOTE,
-    "amend": r"[0-9]{1,3}",
+    "amend": _NUMBER,
 }
 """Each action, and what follows the client ID in each of its items (None: the ID alone)."""
 _SINGLE = frozenset({"new-client", "apply-settings", "new-session", "amend"})

@@ -441,6 +441,8 @@ def irregular_message(path: Path) -> str:
         what = "a link"
     elif path.is_dir():
         what = "a folder"
+    elif path.is_file():
+        return "a file stands where the layout expects a folder: move it away"
     else:
         what = "a pipe, a socket or a device"
     return (

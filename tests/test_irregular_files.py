@@ -177,3 +177,16 @@ def test_validate_root_must_name_a_practice(practice: Path, tmp_path: Path, monk
     code, out, err = cli(practice, "validate", "--root", str(elsewhere), monkeypatch=monkeypatch)
     assert (code, out) == (3, "")
     assert "ipt-notes.yaml" in err
+
+
+def test_a_file_where_the_sessions_folder_belongs_is_named_as_such(
+    practice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sessions = practice / CLIENT / "sessions"
+    sessions.rename(practice / "moved")
+    sessions.write_text("")
+    code, found = _findings(practice, CLIENT, monkeypatch=monkeypatch)
+    assert code == 1
+    [problem] = [p for p in found if p["path"] == f"{CLIENT}/sessions"]
+    assert problem["rule"] == "not-a-regular-file"
+    assert problem["message"].startswith("a file stands where the layout expects a folder")

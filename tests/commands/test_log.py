@@ -104,15 +104,17 @@ def test_a_hand_message_that_merely_starts_like_one_of_ours_is_shown_as_by_hand(
         f"sign C-0042 1\n{CANARY}",
         f"sign C-0042 1\x1f{CANARY}",
         f"sign C-0043 1 {CANARY}",
+        "sign C-0042 01",
+        "sign C-0042 0",
     )
     for message in messages:
         hand_commit(repo, message)
     code, out, err = cli(repo, "log", monkeypatch=monkeypatch)
     assert code == 0, err
     assert CANARY not in out + err
-    assert actions(out)[:7] == ["by hand: inventory.yaml"] * 6 + ["amend C-0042 1"]
+    assert actions(out)[:9] == ["by hand: inventory.yaml"] * 8 + ["amend C-0042 1"]
     trail = entries(signed_practice, "C-0042", monkeypatch=monkeypatch)
-    assert [e["action"] for e in trail[:6]] == ["by hand: inventory.yaml"] * 6
+    assert [e["action"] for e in trail[:8]] == ["by hand: inventory.yaml"] * 8
 
 
 def test_log_refuses_an_unsafe_id(signed_practice: Path, monkeypatch: pytest.MonkeyPatch) -> None:
