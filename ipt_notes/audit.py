@@ -54,6 +54,7 @@ class Commit:
     parents: list[str]
     time: int
     signature: str = ""
+    signer: str = ""
     author_email: str = ""
     committer_email: str = ""
     changes: list[Change] = field(default_factory=list)
@@ -218,8 +219,11 @@ class _Report:
         self.problems[Problem(shown, 1, 1, Severity.ERROR, rule, message)] = None
 
 
-def _notes_history(walk: Walk, report: _Report) -> None:
+def _notes_history(walk: Walk, report: _Report) -> dict[str, str]:
+    """Check every signed note and co-signature through the history; return, for each commit that
+    added a co-signature, the address of the supervisor who had to make it."""
     signed: dict[str, _Signed] = {}
+    cosigners: dict[str, str] = {}
     for commit in walk.commits:
         short = commit.sha[:12]
         for change in commit.changes:
@@ -241,7 +245,7 @@ def _notes_history(walk: Walk, report: _Report) -> None:
                 continue
             raw = walk.blobs.get(change.new, b"")
             if kind_in_client(tuple(change.path.split("/"))) is FileKind.COSIGNATURE:
-                _cosignature(walk, commit, change.path, report)
+                cosigners[commit.sha] = _cosignature(walk, commit, change.path, report)
                 signed[change.path] = _Signed(change.new, commit.sha, raw)
             elif is_signed(raw):
                 recorded = recorded_hash(raw)
@@ -254,9 +258,10 @@ def _notes_history(walk: Walk, report: _Report) -> None:
                 signed[change.path] = _Signed(change.new, commit.sha, raw)
     if walk.commits:
         _addenda(walk, signed, report)
+    return cosigners
 
 
-def _cosignature(walk: Walk, commit: Commit, path: str, report: _Report) -> None:
+def _cosignature(walk: Walk, commit: Commit, path: str, report: _Report) -> str:
     """A co-signature, as the commit that added it holds it: committed (author and committer) by
     the supervisor that client.yaml names in that commit, matched by e-mail address; naming the
     note beside it, signed in that commit, with the hash that note records; and cosigned by that
@@ -292,6 +297,7 @@ def _cosignature(walk: Walk, commit: Commit, path: str, report: _Report) -> None
             f"the co-signature added in commit {short} does not match the signed note beside it (its name, its "
             "content hash) or its supervisor",
         )
+    return expected
 
 
 def _addenda(walk: Walk, signed: dict[str, _Signed], report: _Report) -> None:
@@ -412,10 +418,32 @@ def _unsigned_commits(commits: list[Commit], since: str | None, report: _Report)
             report.add(None, "verify-unsigned-commit", f"commit {commit.sha[:12]} has no good signature")
 
 
-def _signatures(repository: Repository) -> dict[str, str]:
-    """git's verdict on each commit's signature (G good, N none, B bad...), by commit id."""
-    out = repository.git("log", "--format=%H %G?", *NO_DIFF_PROGRAMS, "HEAD", "--").stdout.decode()
-    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+def _signatures(repository: Repository) -> dict[str, tuple[str, str]]:
+    """git's verdict on each commit's signature (G good, N none, B bad...) and the signer it names
+    (a key's identity, or the principal of an allowed signers file), by commit id."""
+    out = repository.git("log", "--format=%H%x1f%G?%x1f%GS", *NO_DIFF_PROGRAMS, "HEAD", "--").stdout
+    verdicts = {}
+    for line in out.decode("utf-8", "replace").splitlines():
+        sha, _, rest = line.partition("\x1f")
+        verdict, _, signer = rest.partition("\x1f")
+        verdicts[sha] = (verdict, signer)
+    return verdicts
+
+
+def _cosignature_signers(commits: list[Commit], cosigners: dict[str, str], report: _Report) -> None:
+    """With signed commits required, a co-signature's commit is signed by the supervisor's key:
+    the signer git names has the supervisor's address."""
+    for commit in commits:
+        expected = cosigners.get(commit.sha)
+        if expected is None or commit.signature != "G":
+            continue  # no co-signature here, or no good signature at all (reported already)
+        signer = commit.signer.strip().lower()
+        if expected not in (email_of(commit.signer), signer):
+            report.add(
+                None,
+                "verify-cosignature-signer",
+                f"commit {commit.sha[:12]} adds a co-signature but is signed by a key that is not the supervisor's",
+            )
 
 
 def verify_repository(
@@ -446,7 +474,7 @@ def verify_repository(
         if walk is None:
             report.add(None, "verify-fsck", "the history cannot be read in full (git fast-export failed)")
             walk = Walk([], {})
-        _notes_history(walk, report)
+        cosigners = _notes_history(walk, report)
         commits = walk.commits
         _dates(commits, report)
         _rewrites(repository, commits, report)
@@ -456,8 +484,9 @@ def verify_repository(
         if require_signed_commits and commits:
             verdicts = _signatures(repository)
             for commit in commits:
-                commit.signature = verdicts.get(commit.sha, "")
+                commit.signature, commit.signer = verdicts.get(commit.sha, ("", ""))
             _unsigned_commits(commits, signed_since, report)
+            _cosignature_signers(commits, cosigners, report)
     finally:
         if checking.returncode is None:
             checking.kill()

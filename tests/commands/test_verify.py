@@ -371,3 +371,37 @@ def test_a_note_signed_with_a_quoted_status_and_changed_later_is_found(
             f"the note signed in commit {signed} was changed in commit {changed}",
         )
     ]
+
+
+def test_with_signed_commits_required_a_cosignature_is_signed_by_the_supervisors_key(
+    signed_practice: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = signed_practice / CLIENT
+    contract = repo / "client.yaml"
+    contract.write_text(contract.read_text() + "supervisor: S-01 <s01@clinic.example>\n")
+    git(repo, "commit", "-q", "--no-verify", "-am", "supervisor named")
+    enable_ssh_signing(repo, tmp_path)  # the clinician's key, trusted for the clinician's address
+    settings = repo / "course-settings.yaml"
+    settings.write_text(settings.read_text() + "verify:\n  signed_commits_since: SINCE\n")
+    git(repo, "commit", "-q", "--no-verify", "-am", "signed from here")
+    settings.write_text(settings.read_text().replace("SINCE", git(repo, "rev-parse", "HEAD").strip()))
+    git(repo, "commit", "-q", "--no-verify", "-am", "signed commits from here")
+    # The supervisor co-signs, but the commit is signed with the clinician's key.
+    for key, value in (("NAME", "S-01"), ("EMAIL", "s01@clinic.example")):
+        monkeypatch.setenv(f"GIT_AUTHOR_{key}", value)
+        monkeypatch.setenv(f"GIT_COMMITTER_{key}", value)
+    assert cli(signed_practice, "cosign", NOTE, monkeypatch=monkeypatch)[0] == 0
+    assert git(repo, "log", "-1", "--format=%G?") == "G\n"
+    code, problems = verify(repo, "--require-signed-commits", monkeypatch=monkeypatch)
+    assert code == 1
+    assert [p["rule"] for p in problems] == ["verify-cosignature-signer"]
+    # Signed with a key trusted for the supervisor's own address, it passes.
+    supervisor_key = tmp_path / "supervisor"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(supervisor_key)], check=True)
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(allowed.read_text() + f"s01@clinic.example {(tmp_path / 'supervisor.pub').read_text()}")
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    git(repo, "config", "user.signingkey", str(supervisor_key))
+    assert cli(signed_practice, "cosign", NOTE, monkeypatch=monkeypatch)[0] == 0
+    assert verify(repo, "--require-signed-commits", monkeypatch=monkeypatch) == (0, [])
