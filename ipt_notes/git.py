@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipt_notes.errors import GitProblem, NotCommitted, UnsafeGitConfig
+from ipt_notes.errors import GitProblem, NotCommitted, UnsafeGitConfig, WriteFailed
 from ipt_notes.faults import checkpoint
 from ipt_notes.files import replace_atomically
 from ipt_notes.repository_config import ALWAYS, NETWORK, Policy, may_name_programs, parse_listing, policy
@@ -566,7 +566,16 @@ def commit_paths(
         if problems:
             raise NotCommitted(paths=shown, reason="the notes have errors", finish=finish, details=problems)
         # Bound to HEAD as well as to the tree: what was checked against this HEAD says nothing of another.
-        replace_atomically(token, f"{repository.head() or ''} {tree}\n".encode())
+        try:
+            replace_atomically(token, f"{repository.head() or ''} {tree}\n".encode())
+        except WriteFailed:
+            # The files are saved: say so, not that nothing was written.
+            raise NotCommitted(
+                paths=shown,
+                reason=f"could not write {VALIDATED_TREE} in the git folder, so git was not asked to commit "
+                "(a full or failing disk?)",
+                finish=finish,
+            ) from None
     try:
         for _ in range(3):
             committed = repository.git(

@@ -78,6 +78,56 @@ def test_sign_run_again_commits_the_note_it_signed(practice: Path, monkeypatch: 
     assert code == 0, err
 
 
+def test_amend_run_again_commits_the_addendum_it_saved_and_writes_no_other(
+    signed_practice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = signed_practice / CLIENT
+    original = _refuse_once(client)
+    history = commits(client)
+    code, out, err = cli(signed_practice, "amend", NOTE, monkeypatch=monkeypatch)
+    assert (code, out) == (3, "")
+    assert "saved, not committed" in err
+    (client / ".git" / "hooks" / "pre-commit").write_text(original)
+    saved = (client / "sessions" / "01.addendum-2.md").read_bytes()
+    # Another kind is another addendum: the one saved is the clinician's to commit or move first.
+    code, out, err = cli(signed_practice, "amend", NOTE, "--kind", "correction", monkeypatch=monkeypatch)
+    assert (code, out) == (2, "")
+    assert "sessions/01.addendum-2.md: saved but never committed" in err
+    assert "git -C clients/C-0042 add -- sessions/01.addendum-2.md" in err
+    code, out, err = cli(signed_practice, "amend", NOTE, monkeypatch=monkeypatch)
+    assert (code, out) == (0, f"{CLIENT}/sessions/01.addendum-2.md\n"), err
+    assert sorted(p.name for p in (client / "sessions").iterdir()) == ["01.addendum-1.md", "01.addendum-2.md", "01.md"]
+    assert (client / "sessions" / "01.addendum-2.md").read_bytes() == saved
+    assert commits(client) == ["amend C-0042 1", *history]
+    assert git(client, "status", "--porcelain") == ""
+
+
+def test_cosign_run_again_commits_the_cosignature_it_wrote(
+    signed_practice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = signed_practice / CLIENT
+    contract = client / "client.yaml"
+    contract.write_text(contract.read_text() + "supervisor: S-01 <s01@clinic.example>\n")
+    git(client, "commit", "-q", "--no-verify", "-am", "supervisor named")
+    for key, value in (("NAME", "S-01"), ("EMAIL", "s01@clinic.example")):
+        monkeypatch.setenv(f"GIT_AUTHOR_{key}", value)
+        monkeypatch.setenv(f"GIT_COMMITTER_{key}", value)
+    original = _refuse_once(client)
+    history = commits(client)
+    code, out, err = cli(signed_practice, "cosign", NOTE, monkeypatch=monkeypatch)
+    assert (code, out) == (3, "")
+    cosignature = client / "sessions" / "01.cosignature.yaml"
+    written = cosignature.read_bytes()
+    (client / ".git" / "hooks" / "pre-commit").write_text(original)
+    code, out, err = cli(signed_practice, "cosign", NOTE, monkeypatch=monkeypatch)
+    assert (code, out) == (0, f"{CLIENT}/sessions/01.cosignature.yaml\n"), err
+    assert cosignature.read_bytes() == written  # committed as it was written, not written twice
+    assert commits(client) == ["cosign C-0042 1", *history]
+    assert git(client, "status", "--porcelain") == ""
+    code, _, err = cli(signed_practice, "cosign", NOTE, monkeypatch=monkeypatch)
+    assert code == 2 and "already co-signed" in err
+
+
 @pytest.mark.parametrize("command", [("new-session", "C-0042", "--date", "{later}"), ("sign", NOTE)])
 def test_every_to_finish_line_works_as_printed(
     practice: Path, command: tuple[str, ...], monkeypatch: pytest.MonkeyPatch

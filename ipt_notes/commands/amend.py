@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 from pathlib import Path
 
 from ipt_notes.actions import message
 from ipt_notes.commands.sign import find_note, note_fields
-from ipt_notes.course import read_course
+from ipt_notes.course import AddendumNote, Course, read_course
 from ipt_notes.errors import GitProblem, RefusedInput
 from ipt_notes.files import create_new
 from ipt_notes.git import NO_DIFF_PROGRAMS, Repository, commit_paths, open_client_repository
@@ -38,6 +39,53 @@ def _signing_commit(repository: Repository, path: Path) -> str:
     return commit
 
 
+def _pending(course: Course, repository: Repository, number: int) -> list[AddendumNote]:
+    """Addenda to session `number` on disk that HEAD does not have: saved by an amend that did not commit."""
+    at_head = repository.head_blobs([SESSIONS_DIR])
+    return [
+        addendum
+        for addendum in course.addenda
+        if addendum.session == number and repository.work_tree / addendum.path.relative_to(course.folder) not in at_head
+    ]
+
+
+def _finish(
+    course: Course,
+    repository: Repository,
+    pending: list[AddendumNote],
+    link: dict[str, str],
+    kind: str,
+    label: str,
+    cwd: Path,
+) -> Path:
+    """Commit the one addendum an interrupted amend left, or say exactly what to run.
+
+    It is taken for one only when it is the last addendum of its note, a draft of the kind asked
+    for, and linked to the note as it is signed now; anything else is the clinician's to judge.
+    """
+    addendum = pending[0]
+    last = max((a.number for a in course.addenda if a.session == addendum.session), default=0)
+    data = addendum.data or {}
+    amends = data.get("amends")
+    if (
+        len(pending) == 1
+        and addendum.number == last
+        and data.get("status") == statuses().draft
+        and data.get("kind") == kind
+        and isinstance(amends, dict)
+        and all(amends.get(key) == value for key, value in link.items())
+    ):
+        commit_paths(repository, [addendum.path], message("amend", label), precheck=commit_errors)
+        return addendum.path
+    folder = os.path.relpath(course.folder, cwd)
+    git = "git" if folder == "." else f"git -C {shlex.quote(folder)}"
+    names = " ".join(shlex.quote(f"{SESSIONS_DIR}/{a.path.name}") for a in pending)
+    raise RefusedInput(
+        f"{names}: saved but never committed, so no other addendum is written. Commit it ({git} add -- {names} "
+        f"&& {git} commit -m {shlex.quote(message('amend', label))} -- {names}), or move it away, then run amend again"
+    )
+
+
 def amend_note(cwd: Path, path: Path, *, kind: str = "addendum", today: dt.date | None = None) -> Path:
     """Scaffold an addendum linked to a signed session note, and commit it."""
     if kind not in terms("addendum_kind"):
@@ -59,11 +107,15 @@ def amend_note(cwd: Path, path: Path, *, kind: str = "addendum", today: dt.date 
             raise RefusedInput(f"{note.label} was changed after signing: restore it before adding an addendum")
         commit = _signing_commit(repository, note.path)
         course = read_course(note.folder)
+        link = {"note": f"{SESSIONS_DIR}/{note.path.name}", "content_hash": digest, "commit": commit}
+        pending = _pending(course, repository, number)
+        if pending:
+            return _finish(course, repository, pending, link, kind, note.label, cwd)
         index = 1 + max((a.number for a in course.addenda if a.session == number), default=0)
         values = {
             "client": course.client_id,
             "kind": kind,
-            "note": f"{SESSIONS_DIR}/{note.path.name}",
+            "note": link["note"],
             "content_hash": digest,
             "commit": commit,
             "author": yaml_scalar(author),

@@ -26,9 +26,13 @@ __all__ = ["DoctorReport", "doctor"]
 
 # git's lock files, by where they sit in the git folder; a ref's lock sits beside the ref.
 _GIT_LOCKS = ("index.lock", "HEAD.lock", "config.lock", "packed-refs.lock", "shallow.lock", "ORIG_HEAD.lock")
-_NEXT_INDEX = re.compile(r"next-index-[0-9]+\.lock\Z")
-_OUR_INDEX = re.compile(r"ipt-notes-index-([0-9]+)\Z")
+_NEXT_INDEX = re.compile(r"next-index-[0-9]+\.lock(?:\.lock)?\Z")
+"""The index git commit --only builds, and git's lock of that file: both are locks of a commit."""
+_OUR_INDEX = re.compile(r"ipt-notes-index-([0-9]+)(?:\.lock)?\Z")
+"""ipt-notes' own index file of a commit being checked, named by its process id, and git's lock of it."""
 _TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]+\.tmp\Z")
+_OUR_TEMPORARY = ".ipt-notes-"
+"""How ipt-notes' own temporary files in the git folder begin."""
 _NEW_CLIENT = re.compile(r"\.new-client-.+\Z")
 # A temporary file younger than this may belong to a command that is writing it now.
 _SETTLED_SECONDS = 60.0
@@ -248,14 +252,18 @@ def _settled(path: Path) -> bool:
 
 def _temporary_files(folder: Path, repository: Repository, checkup: _Checkup) -> None:
     """Temporary files of an atomic write that never reached its rename. The write they belong to
-    did not happen, so the file in place is as it was; a command run again writes it anew."""
-    for place in (folder, folder / SESSIONS_DIR):
+    did not happen, so the file in place is as it was; a command run again writes it anew. In the
+    git folder, only ipt-notes' own are touched (those of a commit's token)."""
+    git_dir = repository.git_dir
+    for place, base in ((folder, folder), (folder / SESSIONS_DIR, folder), (git_dir, repository.work_tree)):
         if not place.is_dir() or place.is_symlink():
             continue
         for path in sorted(place.iterdir()):
             if not (_TEMPORARY.match(path.name) and path.is_file() and not path.is_symlink() and _settled(path)):
                 continue
-            relative = os.path.relpath(path, folder)
+            if place == git_dir and not path.name.startswith(_OUR_TEMPORARY):
+                continue
+            relative = os.path.relpath(path, base)
             if checkup.fix:
                 path.unlink(missing_ok=True)
                 checkup.fixed(f"removed {relative}, a temporary file of a write that was interrupted")

@@ -126,6 +126,8 @@ def _rewrite_and_commit(
         for folder, texts in plans.items():
             for path, text in texts.items():
                 if new_files:
+                    if os.path.lexists(path) and read_bytes(path) == text:
+                        continue  # written by an interrupted run, and committed below as it is
                     create_new(path, text)  # a co-signature is never written over another
                 else:
                     replace_atomically(path, text)
@@ -199,7 +201,12 @@ def _cosigned(notes: list[Note], cosigner: str, when: str, cwd: Path) -> dict[Pa
         if fields.get("status") != statuses().signed:
             raise RefusedInput(f"{note.label} is not signed yet: it is co-signed after the clinician signs it")
         if os.path.lexists(target):
-            raise RefusedInput(f"{note.label} is already co-signed")
+            interrupted = _cosigning_interrupted(note, target, cosigner)
+            if interrupted is None:
+                raise RefusedInput(f"{note.label} is already co-signed")
+            # Written by a cosign that did not get to commit it: this run commits it as it is.
+            texts[target] = interrupted
+            continue
         if supervisor is None:
             raise RefusedInput(f"{note.label}: client.yaml names no supervisor, so there is no co-signature to give")
         if supervisor != cosigner:
@@ -218,6 +225,32 @@ def _cosigned(notes: list[Note], cosigner: str, when: str, cwd: Path) -> dict[Pa
         }
         texts[target] = yaml_document(cosignature).encode("utf-8")
     return texts
+
+
+def _cosigning_interrupted(note: Note, target: Path, cosigner: str) -> bytes | None:
+    """The bytes of a co-signature an interrupted cosign wrote and did not commit: HEAD has no
+    co-signature of the note, and this one names the note as it is signed now and this cosigner,
+    who is the supervisor. None for anything else."""
+    if target.is_symlink() or not target.is_file() or _supervisor(note.folder) != cosigner:
+        return None
+    repository = open_client_repository(note.folder)
+    spec = "HEAD:" + target.relative_to(repository.work_tree).as_posix()
+    if spec in repository.object_contents([spec]):
+        return None
+    try:
+        raw = read_bytes(target)
+        fields = read_document(target, front_matter=False).data
+    except (LoadError, OSError):
+        return None
+    expected = {
+        "client": client_id_of(note.folder),
+        "note": note.path.relative_to(note.folder).as_posix(),
+        "content_hash": content_hash(read_bytes(note.path)),
+        "cosigned_by": cosigner,
+    }
+    if not isinstance(fields, dict) or any(fields.get(key) != value for key, value in expected.items()):
+        return None
+    return raw
 
 
 def cosign_notes(cwd: Path, notes: list[Path], *, now: dt.datetime | None = None) -> list[Path]:

@@ -17,6 +17,9 @@ from tests.helpers import cli, git, mode
 
 CLIENT = "clients/C-0042"
 OLD = time.time() - 3600
+LOCKS = ("index.lock", "HEAD.lock", "refs/heads/main.lock", "next-index-4242.lock", "next-index-4242.lock.lock")
+"""git's lock files that a git command killed mid-commit leaves (the last: the lock of the index
+`commit --only` builds)."""
 
 
 def findings(practice: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, list[tuple[str, str]], str]:
@@ -28,11 +31,15 @@ def _leave_behind(practice: Path) -> None:
     """What kills at every step of a command, a clone and a moved virtual environment leave."""
     client = practice / CLIENT
     git_dir = client / ".git"
-    for name in ("index.lock", "HEAD.lock", "refs/heads/main.lock", "next-index-4242.lock", "ipt-notes-index-999999"):
+    for name in (*LOCKS, "ipt-notes-index-999999", "ipt-notes-index-999999.lock"):
         (git_dir / name).write_text("")
     temporary = client / "sessions" / ".01.md.k3j4h5.tmp"
     temporary.write_bytes((practice / NOTE).read_bytes())
-    os.utime(temporary, (OLD, OLD))
+    # A kill while the commit's token was being written leaves its temporary file in the git folder;
+    # a temporary file there of anyone else's is not ipt-notes' to remove.
+    for old in (temporary, git_dir / ".ipt-notes-validated.p9q8r7.tmp", git_dir / ".other.p9q8r7.tmp"):
+        old.touch()
+        os.utime(old, (OLD, OLD))
     leftover = practice / ".new-client-x1y2"
     (leftover / "C-0077").mkdir(parents=True)
     os.utime(leftover, (OLD, OLD))
@@ -58,13 +65,13 @@ def test_doctor_finds_what_crashes_left_and_fix_repairs_it(practice: Path, monke
     rules = {rule for _, rule in found}
     assert {"doctor-lock", "doctor-leftover", "doctor-mode", "doctor-hook"} <= rules
     locks = {p for p, rule in found if rule == "doctor-lock"}
-    assert locks == {
-        f"{CLIENT}/.git/{name}" for name in ("index.lock", "HEAD.lock", "refs/heads/main.lock", "next-index-4242.lock")
-    }
+    assert locks == {f"{CLIENT}/.git/{name}" for name in LOCKS}
     leftovers = {p for p, rule in found if rule == "doctor-leftover"}
     assert leftovers == {
         ".new-client-x1y2",
         f"{CLIENT}/.git/ipt-notes-index-999999",
+        f"{CLIENT}/.git/ipt-notes-index-999999.lock",
+        f"{CLIENT}/.git/.ipt-notes-validated.p9q8r7.tmp",
         f"{CLIENT}/sessions/.01.md.k3j4h5.tmp",
     }
     code, found, err = findings(practice, "C-0042", "--fix", monkeypatch=monkeypatch)
@@ -75,6 +82,11 @@ def test_doctor_finds_what_crashes_left_and_fix_repairs_it(practice: Path, monke
     assert mode(practice / CLIENT / "inventory.yaml") == 0o600
     assert mode(practice / CLIENT / "sessions") == 0o700
     assert (practice / NOTE).read_bytes() == note  # never a note touched
+    git_dir = practice / CLIENT / ".git"
+    assert sorted(p.name for p in git_dir.iterdir() if p.name.endswith((".lock", ".tmp")) or "index-" in p.name) == [
+        ".other.p9q8r7.tmp",
+        "ipt-notes.lock",
+    ]
     monkeypatch.undo()
     assert cli(practice, "validate", monkeypatch=monkeypatch)[0] == 0
     assert cli(practice, "verify", monkeypatch=monkeypatch)[0] == 0
