@@ -21,9 +21,10 @@ ACTIONS: dict[str, str | None] = {
     "sign": _NOTE,
     "cosign": _NOTE,
     "amend": _NUMBER,
+    "close": None,
 }
 """Each action, and what follows the client ID in each of its items (None: the ID alone)."""
-_SINGLE = frozenset({"new-client", "apply-settings", "new-session", "amend"})
+_SINGLE = frozenset({"new-client", "apply-settings", "new-session", "amend", "close"})
 """Actions that name one item; sign and cosign may name several notes of the client."""
 
 

@@ -376,9 +376,14 @@ def new_session(
     edit: Annotated[
         bool, typer.Option("--edit", help="Open the note in $VISUAL or $EDITOR, then check it when the editor closes.")
     ] = False,
+    maintenance: Annotated[
+        bool, typer.Option("--maintenance", help="Allow a session after the course was closed (maintenance IPT).")
+    ] = False,
     root: RootOption = None,
 ) -> None:
     """Write the next session note, pre-filled from the course, and commit it to the client's repository.
+
+    A closed course takes no new session unless --maintenance is given.
 
     The number is the highest so far plus one; the phase follows from the number and the
     contract, by the boundaries in the client's course-settings.yaml. The note comes from the
@@ -392,7 +397,7 @@ def new_session(
     session_date = parse_date(date, option="--date") if date is not None else None
     if edit and not (os.environ.get("VISUAL") or os.environ.get("EDITOR")):
         raise RefusedInput("--edit needs an editor: set VISUAL or EDITOR")
-    scaffolded = scaffold(Path.cwd(), client, root=root, date=session_date)
+    scaffolded = scaffold(Path.cwd(), client, root=root, date=session_date, maintenance=maintenance)
     note = scaffolded.path
     _print_paths([note])
     if scaffolded.finished:
@@ -462,6 +467,42 @@ def amend(
     from ipt_notes.commands.amend import amend_note
 
     _print_paths([amend_note(Path.cwd(), note, kind=kind)])
+
+
+class CloseReason(StrEnum):
+    completed = "completed"
+    dropout = "dropout"
+    referred = "referred"
+    moved = "moved"
+    other = "other"
+
+
+@app.command()
+@_exits_cleanly
+def close(
+    client: ClientArgument = None,
+    reason: Annotated[
+        CloseReason, typer.Option("--reason", help="Why the course ends.", case_sensitive=False)
+    ] = CloseReason.completed,
+    date: Annotated[
+        str | None, typer.Option("--date", help="The date the course ends, YYYY-MM-DD. Default: today.")
+    ] = None,
+    root: RootOption = None,
+) -> None:
+    """End a course: record it in client.yaml, scaffold review.md from the record, and commit both.
+
+    client.yaml gets course_status: closed, end_date and close_reason; nothing else in it changes.
+    review.md is a draft pre-filled from the record: the sessions attended, cancelled and missed
+    against the contract and the first and last scores (as comments, since they are computed),
+    the formulation's problem areas and goals each with an outcome to fill in, and the warning
+    signs, attribution and maintenance decision recorded in the termination notes. Fill it in,
+    sign it, then render it with ipt-notes render review. Refused while any note or addendum is
+    unsigned (they are named). A closed course takes new sessions only with new-session
+    --maintenance. Prints the review's path.
+    """
+    from ipt_notes.commands.close import close_course
+
+    _print_paths([close_course(Path.cwd(), client, root=root, reason=reason.value, date=date)])
 
 
 class StatusFormat(StrEnum):

@@ -31,6 +31,7 @@ from ipt_notes.vocabulary import (
     addendum_kinds,
     areas,
     attendance,
+    close_reasons,
     course_statuses,
     instrument,
     instruments,
@@ -375,11 +376,14 @@ def _sessions_over_contract(ctx: RuleContext) -> Iterator[Finding]:
 @rule(
     "final-review",
     Severity.ERROR,
-    "A closed course has a final review with baseline and final scores and a maintenance decision or referral.",
+    "A closed course has a final review. Once signed, it sets baseline against final PHQ-9 scores and names "
+    "the warning signs of relapse (unless the course ended before it could: a dropout, a move), and records "
+    "a maintenance decision or referral.",
 )
 def _final_review(ctx: RuleContext) -> Iterator[Finding]:
     course = ctx.course
-    if (course.client or {}).get("course_status") != course_statuses().closed:
+    client = course.client or {}
+    if client.get("course_status") != course_statuses().closed:
         return
     client_file = course.file(CLIENT_NAME)
     review_file = course.file(REVIEW_NAME)
@@ -387,14 +391,23 @@ def _final_review(ctx: RuleContext) -> Iterator[Finding]:
         if not course.has(REVIEW_NAME):
             yield Finding(client_file, "the course is closed but has no review.md", ("course_status",))
         return
+    # A draft review is the clinician's work in progress (close scaffolds one); the rule judges
+    # what is signed.
+    if course.review.get("status") != statuses().signed:
+        return
     if not (course.review.get("maintenance") or {}).get("decision"):
         yield Finding(review_file, "the review records no maintenance decision or referral")
+    reason = client.get("close_reason", close_reasons().completed)
+    if reason not in (close_reasons().completed, close_reasons().referred):
+        return  # the course ended early: the review records what is known
     scored = [note for note, data in _notes(course) if _scores(data, "phq9") is not None]
     if len(scored) < 2:
         yield Finding(
             review_file,
             "the course has fewer than two PHQ-9 scores, so the review cannot set baseline against final",
         )
+    if not course.review.get("relapse_warning_signs"):
+        yield Finding(review_file, "the review names no warning signs of relapse", ("relapse_warning_signs",))
 
 
 @rule(

@@ -92,6 +92,19 @@ class LifeEvents(NamedTuple):
     other: str
 
 
+class CloseReasons(NamedTuple):
+    completed: str
+    dropout: str
+    referred: str
+    moved: str
+    other: str
+
+
+@cache
+def close_reasons() -> CloseReasons:
+    return CloseReasons(*terms("close_reason"))
+
+
 @cache
 def course_statuses() -> CourseStatuses:
     return CourseStatuses(*_enum("client", "properties", "course_status"))
@@ -129,6 +142,21 @@ class Band(NamedTuple):
     label: str
 
 
+class Outcomes(NamedTuple):
+    """An instrument's outcome thresholds, kept as data beside its facts in the schema."""
+
+    caseness: int | None
+    """A total at or above this is a case (NHS Talking Therapies)."""
+    reliable_change: int | None
+    """The smallest change in total that is reliable."""
+    response_fraction: float | None
+    """Response: a fall of at least this fraction of the baseline total."""
+    remission_below: int | None
+    """Remission: a total below this."""
+    source: str
+    """Where the thresholds come from, as the rendered review names them."""
+
+
 class Instrument(NamedTuple):
     """What ipt-notes knows of a measure: its items, its total range, its bands and its risk item."""
 
@@ -140,6 +168,10 @@ class Instrument(NamedTuple):
     risk_item: int | None
     item_maxima: tuple[int, ...] = ()
     """Each item's own maximum, where items differ (HAM-D-17); empty when all share item_max."""
+    outcomes: Outcomes | None = None
+    """Thresholds for classifying change; None for an instrument without them."""
+    label: str = ""
+    """The instrument's name as people write it (PHQ-9), from its schema description."""
 
     def maximum_of(self, item: int) -> int:
         """The highest score of item `item` (1-based)."""
@@ -167,6 +199,20 @@ def instrument(name: str) -> Instrument:
         bands=tuple(Band(b["max"], b["label"]) for b in facts["bands"]),
         risk_item=facts.get("risk_item"),
         item_maxima=tuple(facts.get("item_max", ())),
+        outcomes=_outcomes(facts.get("outcomes")),
+        label=str(definition.get("description", name)).split(":", 1)[0],
+    )
+
+
+def _outcomes(facts: dict[str, Any] | None) -> Outcomes | None:
+    if facts is None:
+        return None
+    return Outcomes(
+        caseness=facts.get("caseness"),
+        reliable_change=facts.get("reliable_change"),
+        response_fraction=facts.get("response_fraction"),
+        remission_below=facts.get("remission_below"),
+        source=facts.get("source", ""),
     )
 
 

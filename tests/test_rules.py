@@ -149,11 +149,14 @@ CASES = [
     Case(
         "final-review",
         (
-            edit("review.md", "status: signed", "status: draft"),
-            edit("review.md", "maintenance:\n  decision: maintenance\n", ""),
+            edit(
+                "review.md",
+                "relapse_warning_signs:\n  - Withdrawing at weekends\n  - Sleeping late and skipping meals\n",
+                "relapse_warning_signs: []\n",
+            ),
         ),
         "review.md",
-        None,
+        "relapse_warning_signs: []",
     ),
     Case(
         "phase-matches-session",

@@ -18,9 +18,9 @@ from ipt_notes.rules import rule_option
 from ipt_notes.settings import CourseSettings, load_course_settings
 from ipt_notes.templates import render_checked
 from ipt_notes.validation import commit_errors
-from ipt_notes.vocabulary import statuses, terms
+from ipt_notes.vocabulary import course_statuses, statuses, terms
 
-__all__ = ["Scaffolded", "new_session", "parse_date", "scaffold"]
+__all__ = ["Scaffolded", "new_session", "parse_date", "refuse_irregular", "scaffold"]
 
 
 def parse_date(value: str, *, option: str) -> str:
@@ -111,7 +111,7 @@ def _check_note_date(course: Course, date: str) -> None:
         raise RefusedInput(f"the date comes before the date of session {last.number}: session dates increase")
 
 
-def _refuse_irregular(folder: Path) -> None:
+def refuse_irregular(folder: Path) -> None:
     # A link, a folder or a pipe under a note's name would make the next number a guess.
     for path in course_files(folder):
         if path.is_symlink() or not path.is_file():
@@ -136,7 +136,9 @@ def _pending(course: Course, repository: Repository) -> list[Path]:
     ]
 
 
-def scaffold(start: Path, client: str | None, *, root: Path | None = None, date: str | None = None) -> Scaffolded:
+def scaffold(
+    start: Path, client: str | None, *, root: Path | None = None, date: str | None = None, maintenance: bool = False
+) -> Scaffolded:
     """Write the next session note of a course from its phase's template, and commit it.
 
     Re-run after an interruption, it finishes the job instead: the last note, saved as a draft
@@ -152,11 +154,15 @@ def scaffold(start: Path, client: str | None, *, root: Path | None = None, date:
         sessions = folder / SESSIONS_DIR
         if sessions.is_symlink() or (sessions.exists() and not sessions.is_dir()):
             raise RefusedInput(f"{SESSIONS_DIR}/ is a symbolic link or a file; ipt-notes writes only into real folders")
-        _refuse_irregular(folder)
+        refuse_irregular(folder)
         course = read_course(folder)
         pending = _pending(course, repository)
         if pending:
             return Scaffolded(_finish(course, repository, pending), finished=True)
+        if (course.client or {}).get("course_status") == course_statuses().closed and not maintenance:
+            raise RefusedInput(
+                f"{course.client_id}'s course is closed: a session after it is maintenance (new-session --maintenance)"
+            )
         _check_note_date(course, date)
         number = course.next_number()
         if number > 999:
